@@ -1,0 +1,150 @@
+//! `burrow run`: flags → `ContainerSpec` → `burrow::run`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use burrow::{ContainerSpec, ContainerSpecBuilder, Namespace, NamespaceSet, Root};
+
+use crate::cli::RunArgs;
+
+/// Host directories exposed read-only in the default ephemeral root (or
+/// recreated as the same symlink, on merged-/usr systems).
+const HOST_DIRS: [&str; 7] = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
+
+/// Run the container the flags describe and return its exit code.
+pub fn main(args: RunArgs, debug: bool) -> Result<u8> {
+    let spec = spec_from_args(args)?;
+    if debug {
+        eprintln!("{}", serde_json::to_string_pretty(&spec)?);
+    }
+    let status = burrow::run(&spec)?;
+    Ok(crate::exit_code(status))
+}
+
+/// Translate the flags into a spec; every error names the flag.
+pub fn spec_from_args(args: RunArgs) -> Result<ContainerSpec> {
+    let mut namespaces = match &args.namespaces {
+        Some(names) => names
+            .iter()
+            .filter(|n| !n.is_empty())
+            .map(|n| n.parse::<Namespace>())
+            .collect::<burrow::Result<NamespaceSet>>()
+            .context("--namespaces")?,
+        None => NamespaceSet::seed_default(),
+    };
+    if args.network {
+        namespaces.remove(Namespace::Net);
+    }
+    let mut b = ContainerSpec::builder()
+        .namespaces(namespaces)
+        .die_with_parent(args.die_with_parent);
+    let uid = args.uid.unwrap_or(0);
+    let gid = args.gid.unwrap_or(0);
+    if namespaces.contains(Namespace::User) {
+        b = b.map_caller(uid, gid, 1);
+    } else if args.uid.is_some() || args.gid.is_some() {
+        b = b.user(uid, gid);
+    }
+    if namespaces.contains(Namespace::Uts) {
+        b = b.hostname(args.hostname.clone().unwrap_or_else(|| "burrow".into()));
+    } else if args.hostname.is_some() {
+        bail!("--hostname needs the uts namespace");
+    }
+    if !namespaces.contains(Namespace::Mnt) {
+        bail!("burrow run builds a root and needs the mnt namespace (see --namespaces)");
+    }
+    b = match &args.root {
+        Some(dir) => {
+            let dir = absolute(dir);
+            if !dir.is_dir() {
+                bail!("--root {}: not a directory", dir.display());
+            }
+            b.root(Root::Directory(dir))
+        }
+        None => default_root(b, uid, gid, args.network, namespaces.contains(Namespace::Uts)),
+    };
+    for s in &args.expose {
+        let (src, dst) = parse_bind("--expose", s)?;
+        b = b.bind_ro(src, dst);
+    }
+    for s in &args.share {
+        let (src, dst) = parse_bind("--share", s)?;
+        b = b.bind(src, dst);
+    }
+    for dst in &args.tmpfs {
+        if !dst.starts_with('/') {
+            bail!("--tmpfs {dst}: the destination must be an absolute path");
+        }
+        b = b.tmpfs(dst);
+    }
+    if let Some(dir) = &args.chdir {
+        b = b.cwd(dir);
+    }
+    for (k, v) in crate::env::build(&args.preserve, &args.setenv)? {
+        b = b.env(k, v);
+    }
+    let argv = if args.command.is_empty() {
+        vec!["/bin/sh".to_string()]
+    } else {
+        args.command
+    };
+    Ok(b.command(argv).build()?)
+}
+
+/// The default ephemeral root: host system directories read-only, /tmp, and
+/// a minimal /etc that names the user.
+fn default_root(mut b: ContainerSpecBuilder, uid: u32, gid: u32, network: bool, uts: bool) -> ContainerSpecBuilder {
+    for dir in HOST_DIRS {
+        let path = Path::new(dir);
+        match std::fs::read_link(path) {
+            Ok(target) => b = b.symlink(target, dir),
+            Err(_) if path.is_dir() => b = b.bind_ro(dir, dir),
+            Err(_) => {}
+        }
+    }
+    b = b.tmpfs("/tmp");
+    let mut passwd = String::from("root:x:0:0:root:/:/bin/sh\n");
+    let mut group = String::from("root:x:0:\n");
+    if uid != 0 {
+        passwd.push_str(&format!("user:x:{uid}:{gid}:user:/:/bin/sh\n"));
+    }
+    if gid != 0 {
+        group.push_str(&format!("user:x:{gid}:\n"));
+    }
+    passwd.push_str("nobody:x:65534:65534:nobody:/:/usr/sbin/nologin\n");
+    group.push_str("nogroup:x:65534:\n");
+    let hostname = if uts { "burrow".to_string() } else { String::new() };
+    let hosts = format!("127.0.0.1 localhost {hostname}\n::1 localhost ip6-localhost ip6-loopback\n");
+    b = b.file("/etc/passwd", passwd).file("/etc/group", group).file("/etc/hosts", hosts);
+    if network {
+        if let Ok(resolv) = std::fs::read_to_string("/etc/resolv.conf") {
+            b = b.file("/etc/resolv.conf", resolv);
+        }
+    } else {
+        b = b.file("/etc/resolv.conf", "nameserver 127.0.0.1\n");
+    }
+    b
+}
+
+/// Parse `SRC[=DST]`: SRC must exist (relative to here is fine), DST must be
+/// absolute and defaults to SRC.
+fn parse_bind(flag: &str, s: &str) -> Result<(PathBuf, PathBuf)> {
+    let (src, dst) = match s.split_once('=') {
+        Some((src, dst)) => (src, Some(dst)),
+        None => (s, None),
+    };
+    let src = absolute(Path::new(src));
+    if let Err(e) = std::fs::metadata(&src) {
+        bail!("{flag} {s}: source {}: {e}", src.display());
+    }
+    let dst = match dst {
+        Some(d) if !d.starts_with('/') => bail!("{flag} {s}: destination {d:?} must be an absolute path"),
+        Some(d) => PathBuf::from(d),
+        None => src.clone(),
+    };
+    Ok((src, dst))
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}

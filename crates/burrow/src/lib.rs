@@ -1,0 +1,93 @@
+//! # burrow: Linux containers as a library
+//!
+//! burrow runs a program, or a Rust closure, in new Linux namespaces with an
+//! ephemeral root, the way GNU Guix's `(gnu build linux-container)` does, and
+//! lets you later run code inside a running container and get a value back.
+//!
+//! The flow is always the same: describe the container as a plain
+//! [`ContainerSpec`] (with [`ContainerSpec::builder`]), then [`spawn`] it (or
+//! [`run`] it to completion). The container process is created with one
+//! `clone3` carrying every namespace flag; it waits for its uid/gid maps,
+//! builds its root (tmpfs, `/proc`, `/sys`, `/dev`, your mounts), pivots into
+//! it and runs the payload. If any step fails you get an
+//! [`Error::Setup`] naming the step, the path and the errno.
+//!
+//! ```no_run
+//! use burrow::{ContainerSpec, ExitStatus};
+//!
+//! # fn main() -> Result<(), burrow::Error> {
+//! let spec = ContainerSpec::builder()
+//!     .bind_ro("/usr", "/usr")
+//!     .symlink("usr/bin", "/bin")
+//!     .symlink("usr/lib", "/lib")
+//!     .symlink("usr/lib64", "/lib64")
+//!     .hostname("sandbox")
+//!     .env("PATH", "/usr/bin:/bin")
+//!     .command(["sh", "-c", "echo $$ $(hostname)"])
+//!     .build()?;
+//! let status = burrow::run(&spec)?; // prints "1 sandbox"
+//! assert_eq!(status, ExitStatus::Exited(0));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A closure works the same way (it runs in the container process itself,
+//! after the root is built), and an [`Excursion`] runs code inside a running
+//! container and can return any serde value:
+//!
+//! ```no_run
+//! # fn main() -> Result<(), burrow::Error> {
+//! use burrow::{ContainerSpec, Excursion};
+//!
+//! let spec = ContainerSpec::builder()
+//!     .hostname("box")
+//!     .closure(|| { std::thread::sleep(std::time::Duration::from_secs(5)); 0 })
+//!     .build()?;
+//! let mut container = burrow::spawn(&spec)?;
+//! let host = Excursion::new(container.pid().as_raw())?
+//!     .call(|| nix::unistd::gethostname().unwrap().into_string().unwrap())?;
+//! assert_eq!(host, "box");
+//! container.signal(nix::sys::signal::Signal::SIGKILL)?;
+//! container.wait()?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Threads
+//!
+//! The container process is a copy of the caller made by `clone3`, like
+//! `fork`: only the calling thread is copied. Spawn from a thread that holds
+//! no locks the payload needs; a closure payload should not rely on other
+//! threads of the parent.
+
+#![warn(missing_docs)]
+
+mod channel;
+mod error;
+mod excursion;
+mod idmap;
+mod namespace;
+mod probe;
+mod rootfs;
+mod run;
+mod spawn;
+mod spec;
+mod status;
+mod sys;
+
+pub use channel::Message;
+pub use error::{Error, Result, SetupError, Step};
+pub use excursion::Excursion;
+pub use idmap::{find_helper, IdMap};
+pub use namespace::{Namespace, NamespaceSet};
+pub use probe::{
+    cgroup_layout, probe, setgroups_supported, unprivileged_user_namespace_supported, user_namespace_supported,
+    CgroupLayout, Probe,
+};
+pub use run::{run, run_with_hook, FORWARDED_SIGNALS};
+pub use spawn::{spawn, Container, DEFAULT_PATH};
+pub use spec::{Closure, ContainerSpec, ContainerSpecBuilder, Mount, Payload, Root, User};
+pub use status::ExitStatus;
+
+/// The device nodes the container's `/dev` gets from the host, when present.
+pub use rootfs::DEVICES;

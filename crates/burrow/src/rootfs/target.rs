@@ -1,0 +1,132 @@
+//! Finding and creating mount targets inside the new root without leaving it.
+//!
+//! Every path inside the container is resolved with `openat2(RESOLVE_IN_ROOT)`
+//! against an fd of the new root, so a symlink planted in a root directory
+//! (`/etc -> /host/etc`) resolves inside the root, never on the host. Mounts
+//! then go onto `/proc/self/fd/N` of the fd we resolved, so nothing can swap
+//! the path between the check and the mount.
+
+use std::ffi::CString;
+use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
+
+use crate::error::{SetupError, Step};
+use crate::sys;
+
+/// What to create at a missing target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A directory (mode 755).
+    Dir,
+    /// An empty regular file (mode 644), to bind a file or device onto.
+    File,
+}
+
+/// The new root, open, with the step that is using it (for error reports).
+pub struct RootDir {
+    fd: OwnedFd,
+}
+
+impl RootDir {
+    /// Open the directory that will become `/`.
+    pub fn open(path: &Path) -> Result<Self, SetupError> {
+        let fd = nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+            .map_err(|e| SetupError::sys(Step::Root, Some(path.into()), e, "cannot open the new root"))?;
+        Ok(RootDir { fd })
+    }
+
+    /// Open `dest` (absolute, inside the root) as an `O_PATH` fd.
+    pub fn open_path(&self, dest: &Path) -> Result<OwnedFd, Errno> {
+        let rel = relative(dest);
+        let c = CString::new(rel.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)?;
+        sys::openat_in_root(self.fd.as_fd(), &c, libc::O_PATH)
+    }
+
+    /// Open `dest`, creating it (and missing parents, as directories) when
+    /// it does not exist.
+    pub fn create(&self, dest: &Path, kind: Kind, step: Step) -> Result<OwnedFd, SetupError> {
+        let fail = |e: Errno, what: &str| SetupError::sys(step, Some(dest.into()), e, what.to_string());
+        match self.open_path(dest) {
+            Ok(fd) => return Ok(fd),
+            Err(Errno::ENOENT) => {}
+            Err(e) => return Err(fail(e, "cannot resolve the target")),
+        }
+        let (parent, name) = split(dest).ok_or_else(|| fail(Errno::EINVAL, "the target has no parent"))?;
+        let parent_fd = self.create(&parent, Kind::Dir, step)?;
+        let made = match kind {
+            Kind::Dir => nix::sys::stat::mkdirat(&parent_fd, name.as_path(), Mode::from_bits_truncate(0o755)),
+            Kind::File => nix::fcntl::openat(
+                &parent_fd,
+                name.as_path(),
+                OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
+                Mode::from_bits_truncate(0o644),
+            )
+            .map(drop),
+        };
+        match made {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(fail(e, "cannot create the target")),
+        }
+        self.open_path(dest).map_err(|e| fail(e, "cannot resolve the created target"))
+    }
+
+    /// Create a symlink at `dest` pointing to `target`; an identical
+    /// existing link is fine.
+    pub fn symlink(&self, target: &Path, dest: &Path, step: Step) -> Result<(), SetupError> {
+        let fail = |e: Errno, what: &str| SetupError::sys(step, Some(dest.into()), e, what.to_string());
+        let (parent, name) = split(dest).ok_or_else(|| fail(Errno::EINVAL, "the link has no parent"))?;
+        let parent_fd = self.create(&parent, Kind::Dir, step)?;
+        match nix::unistd::symlinkat(target, &parent_fd, name.as_path()) {
+            Ok(()) => Ok(()),
+            Err(Errno::EEXIST) => match nix::fcntl::readlinkat(&parent_fd, name.as_path()) {
+                Ok(existing) if Path::new(&existing) == target => Ok(()),
+                _ => Err(fail(Errno::EEXIST, "cannot create the symlink")),
+            },
+            Err(e) => Err(fail(e, "cannot create the symlink")),
+        }
+    }
+
+    /// Create (or truncate) the regular file `dest` and write `contents`.
+    pub fn write_file(&self, dest: &Path, contents: &[u8], mode: u32, step: Step) -> Result<(), SetupError> {
+        let fail = |e: Errno, what: &str| SetupError::sys(step, Some(dest.into()), e, what.to_string());
+        let (parent, name) = split(dest).ok_or_else(|| fail(Errno::EINVAL, "the file has no parent"))?;
+        let parent_fd = self.create(&parent, Kind::Dir, step)?;
+        let fd = nix::fcntl::openat(
+            &parent_fd,
+            name.as_path(),
+            OFlag::O_CREAT | OFlag::O_TRUNC | OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
+            Mode::from_bits_truncate(mode),
+        )
+        .map_err(|e| fail(e, "cannot create the file"))?;
+        nix::sys::stat::fchmod(&fd, Mode::from_bits_truncate(mode)).map_err(|e| fail(e, "cannot chmod the file"))?;
+        std::fs::File::from(fd)
+            .write_all(contents)
+            .map_err(|e| fail(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)), "cannot write the file"))
+    }
+}
+
+/// The `/proc/self/fd/N` path that names `fd` for `mount(2)`.
+pub fn fd_path(fd: &OwnedFd) -> PathBuf {
+    PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+}
+
+fn relative(dest: &Path) -> PathBuf {
+    let rel = dest.strip_prefix("/").unwrap_or(dest);
+    if rel.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        rel.to_path_buf()
+    }
+}
+
+fn split(dest: &Path) -> Option<(PathBuf, PathBuf)> {
+    let name = dest.file_name()?;
+    let parent = dest.parent()?;
+    Some((parent.to_path_buf(), PathBuf::from(name)))
+}

@@ -1,0 +1,105 @@
+//! The seed's `call-with-container`: spawn, let the caller see the pid,
+//! forward Ctrl-C and friends, wait, and clean up the temporary root.
+
+use std::os::fd::AsFd;
+
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::unistd::Pid;
+
+use crate::error::{Error, Result};
+use crate::namespace::Namespace;
+use crate::spawn::{spawn, Container};
+use crate::spec::ContainerSpec;
+use crate::status::ExitStatus;
+
+/// The signals that `run` passes on to the container.
+pub const FORWARDED_SIGNALS: [Signal; 4] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT];
+
+/// Run a container to completion and return its exit status.
+///
+/// The same as [`run_with_hook`] with a hook that does nothing.
+pub fn run(spec: &ContainerSpec) -> Result<ExitStatus> {
+    run_with_hook(spec, |_| {})
+}
+
+/// Run a container to completion, calling `spawned` with its pid as soon as
+/// it is running (the seed's `process-spawned-hook`).
+///
+/// While it waits, SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to this process
+/// are passed on to the container. A pid 1 in a new pid namespace ignores
+/// every signal it has no handler for, so Ctrl-C would do nothing to, say,
+/// `sleep`; when the payload does not catch the signal, burrow ends it with
+/// SIGKILL instead and reports it as killed by the original signal, as the
+/// same program would be outside a container. The temporary root of an
+/// ephemeral container is removed before this returns, also when setup
+/// fails.
+///
+/// The signals are blocked in the calling thread while it waits; a
+/// multi-threaded program should block them in its other threads too.
+pub fn run_with_hook(spec: &ContainerSpec, spawned: impl FnOnce(Pid)) -> Result<ExitStatus> {
+    let mut mask = SigSet::empty();
+    FORWARDED_SIGNALS.iter().for_each(|s| mask.add(*s));
+    let old = mask
+        .thread_swap_mask(SigmaskHow::SIG_BLOCK)
+        .map_err(|e| Error::sys("blocking signals to forward", e))?;
+    let result = spawn(spec).and_then(|mut container| {
+        spawned(container.pid());
+        let forwarded = forward_until_exit(&container, &mask, spec.namespaces.contains(Namespace::Pid));
+        let status = container.wait()?;
+        Ok(match (forwarded?, status) {
+            (Some(signal), ExitStatus::Signaled(libc::SIGKILL)) => ExitStatus::Signaled(signal as i32),
+            (_, status) => status,
+        })
+    });
+    let _ = old.thread_set_mask();
+    result
+}
+
+/// Poll the container's pidfd and a signalfd; pass signals on until the
+/// container exits. Returns the signal burrow replaced with SIGKILL, if any.
+fn forward_until_exit(container: &Container, mask: &SigSet, pid_ns: bool) -> Result<Option<Signal>> {
+    let signals = SignalFd::with_flags(mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+        .map_err(|e| Error::sys("creating a signalfd", e))?;
+    let mut replaced = None;
+    loop {
+        let mut fds = [
+            PollFd::new(container.pidfd(), PollFlags::POLLIN),
+            PollFd::new(signals.as_fd(), PollFlags::POLLIN),
+        ];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) => {}
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(Error::sys("waiting for the container", e)),
+        }
+        let exited = fds[0].any().unwrap_or(false);
+        while let Ok(Some(info)) = signals.read_signal() {
+            let Ok(signal) = Signal::try_from(info.ssi_signo as i32) else { continue };
+            if exited {
+                continue;
+            }
+            if pid_ns && !catches(container.pid(), signal) {
+                tracing::debug!(%signal, "pid 1 does not catch it; ending the container with SIGKILL");
+                replaced = Some(signal);
+                let _ = container.signal(Signal::SIGKILL);
+            } else {
+                let _ = container.signal(signal);
+            }
+        }
+        if exited {
+            return Ok(replaced);
+        }
+    }
+}
+
+/// Whether process `pid` has a handler for `signal` (its `SigCgt` mask).
+fn catches(pid: Pid, signal: Signal) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .is_some_and(|bits| bits & (1 << (signal as i32 - 1)) != 0)
+}

@@ -1,0 +1,476 @@
+//! [`ContainerSpec`]: everything about a container, as plain validated data.
+//!
+//! Every front (the Rust builder here, the `burrow run` flags, an OCI
+//! bundle) produces one of these; [`crate::spawn`] consumes it. Nothing in it
+//! says which front made it.
+
+use std::fmt;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Serialize, Serializer};
+
+use crate::error::{Error, Result};
+use crate::idmap::IdMap;
+use crate::namespace::{Namespace, NamespaceSet};
+
+/// Where the container's root file system comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Root {
+    /// Keep the caller's root: no mount work at all (the seed's `root` of
+    /// `"/"`). Useful with a closure payload that only wants namespaces.
+    Host,
+    /// A fresh tmpfs, as in the seed: nothing from the host is visible but
+    /// what the mount list adds. Mounted on a temporary directory that
+    /// [`crate::spawn`] creates and removes.
+    Ephemeral,
+    /// An existing directory, bind-mounted onto itself and made the root.
+    Directory(PathBuf),
+}
+
+/// One operation of the mount plan, applied in order inside the new root.
+///
+/// Destinations are absolute paths inside the container; missing parent
+/// directories are created. They are resolved with the new root as `/`, so
+/// a symlink in a `Root::Directory` cannot send a mount outside it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Mount {
+    /// Bind-mount a host file or directory (recursively), optionally
+    /// read-only (every mount below it too).
+    Bind {
+        /// Host path.
+        source: PathBuf,
+        /// Path inside the container.
+        destination: PathBuf,
+        /// Make the bind (and every mount under it) read-only.
+        read_only: bool,
+    },
+    /// A new tmpfs.
+    Tmpfs {
+        /// Path inside the container.
+        destination: PathBuf,
+        /// Permission bits of its root directory.
+        mode: u32,
+    },
+    /// A new proc file system (needs a new pid namespace to be useful).
+    Proc {
+        /// Path inside the container.
+        destination: PathBuf,
+    },
+    /// Bind-mount a host device node (character or block device).
+    Device {
+        /// Host device node, such as `/dev/kvm`.
+        source: PathBuf,
+        /// Path inside the container.
+        destination: PathBuf,
+    },
+    /// Create a regular file with these contents (the file must not be
+    /// a mount point already); bubblewrap's `--file`.
+    File {
+        /// Path inside the container.
+        destination: PathBuf,
+        /// What the file holds.
+        contents: String,
+        /// Permission bits.
+        mode: u32,
+    },
+    /// Create a symbolic link.
+    Symlink {
+        /// What the link points to (not checked).
+        target: PathBuf,
+        /// Where the link is created inside the container.
+        destination: PathBuf,
+    },
+}
+
+impl Mount {
+    /// The path inside the container this operation creates or covers.
+    pub fn destination(&self) -> &Path {
+        match self {
+            Mount::Bind { destination, .. }
+            | Mount::Tmpfs { destination, .. }
+            | Mount::Proc { destination }
+            | Mount::Device { destination, .. }
+            | Mount::File { destination, .. }
+            | Mount::Symlink { destination, .. } => destination,
+        }
+    }
+}
+
+/// A Rust closure run as the container's payload; its return value is the
+/// exit code.
+#[derive(Clone)]
+pub struct Closure(pub(crate) Arc<dyn Fn() -> i32 + Send + Sync>);
+
+impl fmt::Debug for Closure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<closure>")
+    }
+}
+
+impl Serialize for Closure {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str("<closure>")
+    }
+}
+
+/// What the container runs once it is set up.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Payload {
+    /// A program and its arguments; `argv[0]` without a `/` is searched in
+    /// the container's `PATH` (or a standard one).
+    Command(Vec<String>),
+    /// A closure, run in the container process itself (the seed's thunk).
+    Closure(Closure),
+}
+
+/// The user and groups the payload runs as (inside the user namespace).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    /// User id.
+    pub uid: u32,
+    /// Primary group id.
+    pub gid: u32,
+    /// Supplementary groups (ignored when `setgroups` is denied).
+    pub additional_gids: Vec<u32>,
+}
+
+/// A complete, validated description of one container.
+///
+/// Build one with [`ContainerSpec::builder`]; the fields are public so that
+/// fronts and tests can read (and print) the plan. [`crate::spawn`]
+/// validates again before it forks.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContainerSpec {
+    /// Namespaces to create.
+    pub namespaces: NamespaceSet,
+    /// uid map of the new user namespace.
+    pub uid_maps: Vec<IdMap>,
+    /// gid map of the new user namespace.
+    pub gid_maps: Vec<IdMap>,
+    /// The root file system.
+    pub root: Root,
+    /// The caller's mounts, applied in order after the seed's essential
+    /// ones (`/proc`, `/sys`, `/dev`).
+    pub mounts: Vec<Mount>,
+    /// Hostname inside a new UTS namespace.
+    pub hostname: Option<String>,
+    /// The payload's whole environment: the host's is purified away, as in
+    /// the seed, and only these variables are set.
+    pub env: Vec<(String, String)>,
+    /// Working directory of the payload, inside the container.
+    pub cwd: PathBuf,
+    /// Switch to this user before running the payload.
+    pub user: Option<User>,
+    /// Kill the container (SIGKILL) when the thread that spawned it dies.
+    pub die_with_parent: bool,
+    /// What to run.
+    pub payload: Payload,
+}
+
+impl ContainerSpec {
+    /// Start a builder with the seed's defaults: all of the seed's
+    /// namespaces, the caller mapped to root, an ephemeral root.
+    pub fn builder() -> ContainerSpecBuilder {
+        ContainerSpecBuilder::default()
+    }
+
+    /// Whether the container builds its own root (and so needs mount work).
+    pub fn builds_root(&self) -> bool {
+        self.root != Root::Host
+    }
+
+    /// Check the spec completely; the error names the field at fault.
+    pub fn validate(&self) -> Result<()> {
+        for ns in self.namespaces.iter() {
+            if !ns.is_supported() {
+                return Err(Error::spec("namespaces", format!("this kernel has no {ns} namespace")));
+            }
+        }
+        let has = |ns| self.namespaces.contains(ns);
+        if has(Namespace::User) {
+            if self.uid_maps.is_empty() || self.gid_maps.is_empty() {
+                return Err(Error::spec("uid_maps", "a new user namespace needs a uid and a gid map"));
+            }
+        } else if !self.uid_maps.is_empty() || !self.gid_maps.is_empty() {
+            return Err(Error::spec("uid_maps", "id maps need a new user namespace"));
+        }
+        for (field, maps) in [("uid_maps", &self.uid_maps), ("gid_maps", &self.gid_maps)] {
+            if maps.iter().any(|m| m.count == 0) {
+                return Err(Error::spec(field, "a map line covers zero ids"));
+            }
+        }
+        match &self.root {
+            Root::Host => {
+                if !self.mounts.is_empty() {
+                    return Err(Error::spec("mounts", "mounts need a root other than the host's"));
+                }
+            }
+            Root::Ephemeral | Root::Directory(_) if !has(Namespace::Mnt) => {
+                return Err(Error::spec("root", "building a root needs a new mount namespace"));
+            }
+            Root::Directory(dir) => {
+                if !dir.is_absolute() {
+                    return Err(Error::spec("root", format!("{} is not an absolute path", dir.display())));
+                }
+                if !dir.is_dir() {
+                    return Err(Error::spec("root", format!("{} is not a directory", dir.display())));
+                }
+            }
+            Root::Ephemeral => {}
+        }
+        for (i, mount) in self.mounts.iter().enumerate() {
+            validate_mount(i, mount)?;
+        }
+        if let Some(name) = &self.hostname {
+            if !has(Namespace::Uts) {
+                return Err(Error::spec("hostname", "setting the hostname needs a new uts namespace"));
+            }
+            if name.is_empty() || name.len() > 64 || name.contains('\0') {
+                return Err(Error::spec("hostname", format!("{name:?} is not 1 to 64 bytes without NUL")));
+            }
+        }
+        for (key, value) in &self.env {
+            if key.is_empty() || key.contains('=') || key.contains('\0') || value.contains('\0') {
+                return Err(Error::spec("env", format!("{key:?} is not a valid variable name")));
+            }
+        }
+        validate_path("cwd", &self.cwd)?;
+        if let Payload::Command(argv) = &self.payload {
+            if argv.is_empty() || argv[0].is_empty() {
+                return Err(Error::spec("payload", "the command is empty"));
+            }
+            if argv.iter().any(|a| a.contains('\0')) {
+                return Err(Error::spec("payload", "an argument contains a NUL byte"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn validate_path(field: &str, path: &Path) -> Result<()> {
+    if !path.is_absolute() {
+        return Err(Error::spec(field, format!("{} is not an absolute path", path.display())));
+    }
+    if path.components().any(|c| c == Component::ParentDir) {
+        return Err(Error::spec(field, format!("{} contains \"..\"", path.display())));
+    }
+    if path.as_os_str().as_encoded_bytes().contains(&0) {
+        return Err(Error::spec(field, "the path contains a NUL byte"));
+    }
+    Ok(())
+}
+
+fn validate_mount(i: usize, mount: &Mount) -> Result<()> {
+    let dest = mount.destination();
+    validate_path(&format!("mounts[{i}].destination"), dest)?;
+    if dest == Path::new("/") {
+        return Err(Error::spec(format!("mounts[{i}].destination"), "cannot mount over the root itself"));
+    }
+    let source = match mount {
+        Mount::Bind { source, .. } | Mount::Device { source, .. } => source,
+        _ => return Ok(()),
+    };
+    let field = format!("mounts[{i}].source");
+    let meta = std::fs::metadata(source)
+        .map_err(|e| Error::spec(&field, format!("{}: {e}", source.display())))?;
+    if let Mount::Device { .. } = mount {
+        use std::os::unix::fs::FileTypeExt;
+        if !(meta.file_type().is_char_device() || meta.file_type().is_block_device()) {
+            return Err(Error::spec(field, format!("{} is not a device node", source.display())));
+        }
+    }
+    Ok(())
+}
+
+/// Builds a [`ContainerSpec`]; see [`ContainerSpec::builder`].
+#[derive(Debug, Clone)]
+pub struct ContainerSpecBuilder {
+    spec: ContainerSpec,
+    guest_ids: Option<(u32, u32, u32)>,
+}
+
+impl Default for ContainerSpecBuilder {
+    fn default() -> Self {
+        ContainerSpecBuilder {
+            spec: ContainerSpec {
+                namespaces: NamespaceSet::seed_default(),
+                uid_maps: Vec::new(),
+                gid_maps: Vec::new(),
+                root: Root::Ephemeral,
+                mounts: Vec::new(),
+                hostname: None,
+                env: Vec::new(),
+                cwd: PathBuf::from("/"),
+                user: None,
+                die_with_parent: false,
+                payload: Payload::Command(Vec::new()),
+            },
+            guest_ids: None,
+        }
+    }
+}
+
+impl ContainerSpecBuilder {
+    /// Create exactly these namespaces (default: the seed's set).
+    pub fn namespaces(mut self, set: NamespaceSet) -> Self {
+        self.spec.namespaces = set;
+        self
+    }
+
+    /// Add one namespace to the set.
+    pub fn unshare(mut self, ns: Namespace) -> Self {
+        self.spec.namespaces.insert(ns);
+        self
+    }
+
+    /// Share one namespace with the caller instead of creating it.
+    pub fn share(mut self, ns: Namespace) -> Self {
+        self.spec.namespaces.remove(ns);
+        self
+    }
+
+    /// The seed's mapping: `host_ids` ids starting at the caller's uid (and
+    /// gid) appear from `guest_uid` (and `guest_gid`) inside. Default:
+    /// `(0, 0, 1)`, the caller is root inside.
+    pub fn map_caller(mut self, guest_uid: u32, guest_gid: u32, host_ids: u32) -> Self {
+        self.guest_ids = Some((guest_uid, guest_gid, host_ids));
+        self
+    }
+
+    /// Add an explicit uid map line (replaces the seed's mapping). More than
+    /// the caller's own id needs root or `newuidmap` with `/etc/subuid`.
+    pub fn uid_map(mut self, map: IdMap) -> Self {
+        self.spec.uid_maps.push(map);
+        self
+    }
+
+    /// Add an explicit gid map line; see [`Self::uid_map`].
+    pub fn gid_map(mut self, map: IdMap) -> Self {
+        self.spec.gid_maps.push(map);
+        self
+    }
+
+    /// Use `root` as the container's root.
+    pub fn root(mut self, root: Root) -> Self {
+        self.spec.root = root;
+        self
+    }
+
+    /// Append a mount to the plan.
+    pub fn mount(mut self, mount: Mount) -> Self {
+        self.spec.mounts.push(mount);
+        self
+    }
+
+    /// Append a read-write bind of host `source` at `destination`.
+    pub fn bind(self, source: impl Into<PathBuf>, destination: impl Into<PathBuf>) -> Self {
+        self.mount(Mount::Bind {
+            source: source.into(),
+            destination: destination.into(),
+            read_only: false,
+        })
+    }
+
+    /// Append a read-only bind of host `source` at `destination`.
+    pub fn bind_ro(self, source: impl Into<PathBuf>, destination: impl Into<PathBuf>) -> Self {
+        self.mount(Mount::Bind {
+            source: source.into(),
+            destination: destination.into(),
+            read_only: true,
+        })
+    }
+
+    /// Append a tmpfs (mode 755) at `destination`.
+    pub fn tmpfs(self, destination: impl Into<PathBuf>) -> Self {
+        self.mount(Mount::Tmpfs {
+            destination: destination.into(),
+            mode: 0o755,
+        })
+    }
+
+    /// Append a symlink at `destination` pointing to `target`.
+    pub fn symlink(self, target: impl Into<PathBuf>, destination: impl Into<PathBuf>) -> Self {
+        self.mount(Mount::Symlink {
+            target: target.into(),
+            destination: destination.into(),
+        })
+    }
+
+    /// Append a file with `contents` (mode 644) at `destination`.
+    pub fn file(self, destination: impl Into<PathBuf>, contents: impl Into<String>) -> Self {
+        self.mount(Mount::File {
+            destination: destination.into(),
+            contents: contents.into(),
+            mode: 0o644,
+        })
+    }
+
+    /// Set the hostname (needs the uts namespace).
+    pub fn hostname(mut self, name: impl Into<String>) -> Self {
+        self.spec.hostname = Some(name.into());
+        self
+    }
+
+    /// Set one environment variable for the payload.
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        let key = key.into();
+        self.spec.env.retain(|(k, _)| *k != key);
+        self.spec.env.push((key, value.into()));
+        self
+    }
+
+    /// Working directory inside the container (default `/`).
+    pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.spec.cwd = dir.into();
+        self
+    }
+
+    /// Run the payload as this user and group.
+    pub fn user(mut self, uid: u32, gid: u32) -> Self {
+        self.spec.user = Some(User {
+            uid,
+            gid,
+            additional_gids: Vec::new(),
+        });
+        self
+    }
+
+    /// Kill the container when the spawning thread dies.
+    pub fn die_with_parent(mut self, yes: bool) -> Self {
+        self.spec.die_with_parent = yes;
+        self
+    }
+
+    /// Run this program with these arguments.
+    pub fn command<I, S>(mut self, argv: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.spec.payload = Payload::Command(argv.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Run this closure inside the container; its return value is the exit
+    /// code.
+    pub fn closure(mut self, f: impl Fn() -> i32 + Send + Sync + 'static) -> Self {
+        self.spec.payload = Payload::Closure(Closure(Arc::new(f)));
+        self
+    }
+
+    /// Finish: fill in the default id maps and validate.
+    pub fn build(mut self) -> Result<ContainerSpec> {
+        let spec = &mut self.spec;
+        if spec.namespaces.contains(Namespace::User) && spec.uid_maps.is_empty() && spec.gid_maps.is_empty() {
+            let (guest_uid, guest_gid, count) = self.guest_ids.unwrap_or((0, 0, 1));
+            spec.uid_maps.push(IdMap::new(guest_uid, nix::unistd::getuid().as_raw(), count));
+            spec.gid_maps.push(IdMap::new(guest_gid, nix::unistd::getgid().as_raw(), count));
+        }
+        spec.validate()?;
+        Ok(self.spec)
+    }
+}

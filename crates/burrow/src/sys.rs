@@ -1,0 +1,233 @@
+//! The few system calls that neither `nix` nor `std` wrap.
+//!
+//! Every `unsafe` block in the crate lives here, each with a `SAFETY:` line.
+//! Callers get safe functions that take and return owned or borrowed fds.
+
+use std::ffi::CStr;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+use nix::errno::Errno;
+use nix::unistd::Pid;
+
+/// `struct clone_args` from `<linux/sched.h>` (version 2, 88 bytes).
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// What `clone3` returned in one of the two processes.
+pub enum Forked {
+    /// We are the new process.
+    Child,
+    /// We are the caller; the new process has this pid and pidfd.
+    Parent { pid: Pid, pidfd: OwnedFd },
+}
+
+/// `clone3` with `flags | CLONE_PIDFD` and `SIGCHLD` as the exit signal,
+/// like `fork` but entering new namespaces at once and returning a pidfd.
+///
+/// The child gets a copy of the caller's address space and continues on a
+/// copy of its stack, exactly as after `fork`.
+pub fn clone3_fork(flags: u64) -> Result<Forked, Errno> {
+    let mut pidfd: RawFd = -1;
+    let args = CloneArgs {
+        flags: flags | libc::CLONE_PIDFD as u64,
+        pidfd: &mut pidfd as *mut RawFd as u64,
+        exit_signal: libc::SIGCHLD as u64,
+        ..CloneArgs::default()
+    };
+    // SAFETY: `args` is a valid clone_args of the size we pass; without
+    // CLONE_VM and with a zero stack the child runs on a copy-on-write copy of
+    // our stack, as after fork(2), so returning into Rust code is sound. The
+    // kernel writes the pidfd into `pidfd`, which outlives the call.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    match ret {
+        -1 => Err(Errno::last()),
+        0 => Ok(Forked::Child),
+        pid => Ok(Forked::Parent {
+            pid: Pid::from_raw(pid as i32),
+            // SAFETY: the kernel just created this fd for us (CLONE_PIDFD) and
+            // nobody else owns it.
+            pidfd: unsafe { OwnedFd::from_raw_fd(pidfd) },
+        }),
+    }
+}
+
+/// `pidfd_open(pid, 0)`: a stable handle on a process that no pid reuse can
+/// redirect.
+pub fn pidfd_open(pid: Pid) -> Result<OwnedFd, Errno> {
+    // SAFETY: plain integer arguments; on success the kernel returns a new fd
+    // that we take ownership of.
+    let ret = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    if ret < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: `ret` is a fresh fd owned by no one else.
+    Ok(unsafe { OwnedFd::from_raw_fd(ret as RawFd) })
+}
+
+/// `pidfd_send_signal(pidfd, sig, NULL, 0)`; signal 0 checks that the
+/// process still exists.
+pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, signal: i32) -> Result<(), Errno> {
+    // SAFETY: a valid borrowed fd, a signal number and a null siginfo, which
+    // the kernel accepts as "like kill(2)".
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            signal,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    Errno::result(ret).map(drop)
+}
+
+/// `struct mount_attr` from `<linux/mount.h>`.
+#[repr(C)]
+#[derive(Default)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// `MOUNT_ATTR_RDONLY`.
+pub const MOUNT_ATTR_RDONLY: u64 = 0x1;
+const AT_RECURSIVE: u32 = 0x8000;
+
+/// Add `attrs` to the mount that `fd` refers to and every mount below it,
+/// leaving its other (possibly locked) flags alone:
+/// `mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE)`.
+pub fn mount_setattr_recursive(fd: BorrowedFd<'_>, attrs: u64) -> Result<(), Errno> {
+    let attr = MountAttr {
+        attr_set: attrs,
+        ..MountAttr::default()
+    };
+    // SAFETY: `fd` is valid, the empty path is a NUL-terminated literal, and
+    // `attr` is a valid mount_attr of the size we pass; all outlive the call.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            AT_RECURSIVE | libc::AT_EMPTY_PATH as u32,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    Errno::result(ret).map(drop)
+}
+
+/// `struct open_how` from `<linux/openat2.h>`.
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+/// `RESOLVE_NO_MAGICLINKS | RESOLVE_IN_ROOT`: resolve as if `dir` were `/`,
+/// so no symlink or `..` can lead outside it.
+const RESOLVE_IN_ROOT_STRICT: u64 = 0x02 | 0x10;
+
+/// Open `path` beneath `dir` with `openat2(RESOLVE_IN_ROOT)`, treating `dir`
+/// as the root for every symlink and `..` met on the way.
+pub fn openat_in_root(dir: BorrowedFd<'_>, path: &CStr, flags: i32) -> Result<OwnedFd, Errno> {
+    let how = OpenHow {
+        flags: (flags | libc::O_CLOEXEC) as u64,
+        mode: 0,
+        resolve: RESOLVE_IN_ROOT_STRICT,
+    };
+    loop {
+        // SAFETY: `dir` is a valid fd, `path` is NUL-terminated and `how` is
+        // a valid open_how of the size we pass; all outlive the call.
+        let ret = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                dir.as_raw_fd(),
+                path.as_ptr(),
+                &how as *const OpenHow,
+                std::mem::size_of::<OpenHow>(),
+            )
+        };
+        if ret >= 0 {
+            // SAFETY: a fresh fd from the kernel, owned by no one else.
+            return Ok(unsafe { OwnedFd::from_raw_fd(ret as RawFd) });
+        }
+        match Errno::last() {
+            Errno::EAGAIN | Errno::EINTR => continue,
+            e => return Err(e),
+        }
+    }
+}
+
+/// Mark every fd from `first` upwards close-on-exec (`close_range` with
+/// `CLOSE_RANGE_CLOEXEC`), so the payload inherits only what it should.
+pub fn cloexec_from(first: u32) -> Result<(), Errno> {
+    const CLOSE_RANGE_CLOEXEC: u32 = 1 << 2;
+    // SAFETY: integer arguments only; closing nothing, just setting a flag.
+    let ret = unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, CLOSE_RANGE_CLOEXEC) };
+    Errno::result(ret).map(drop)
+}
+
+/// Terminate the calling process at once, without running destructors or
+/// `atexit` handlers that belong to the parent's copy of the program.
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and is async-signal-safe.
+    unsafe { libc::_exit(code) }
+}
+
+/// Remove every variable from this process's environment.
+///
+/// Only called in a freshly cloned, single-threaded child, where no other
+/// thread can be reading the environment.
+pub fn clear_environment() {
+    // SAFETY: the caller is single-threaded (a clone3 child copies only the
+    // calling thread), so nothing else reads `environ` concurrently.
+    unsafe {
+        libc::clearenv();
+    }
+}
+
+/// Set the calling process's parent-death signal.
+pub fn set_parent_death_signal(signal: i32) -> Result<(), Errno> {
+    // SAFETY: PR_SET_PDEATHSIG takes a signal number; no pointers involved.
+    let ret = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, signal as libc::c_ulong, 0, 0, 0) };
+    Errno::result(ret).map(drop)
+}
+
+/// Reset every catchable signal to its default action and unblock all
+/// signals, so the payload starts as a freshly exec'd program would
+/// (Rust ignores SIGPIPE, and callers may block SIGINT while they wait).
+pub fn reset_signals() {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+    for signal in Signal::iterator() {
+        if matches!(signal, Signal::SIGKILL | Signal::SIGSTOP) {
+            continue;
+        }
+        // SAFETY: installing SIG_DFL runs no handler code, so no Rust code can
+        // be interrupted in an unsafe state by it.
+        let _ = unsafe { sigaction(signal, &default) };
+    }
+    let _ = SigSet::empty().thread_set_mask();
+}
