@@ -132,7 +132,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The container process reported a failure during setup.
-    #[error("container setup failed: {0}")]
+    #[error("container setup failed")]
     Setup(#[source] SetupError),
     /// The container process died before it could report back.
     #[error("the container process ended during setup without a report ({0})")]
