@@ -45,10 +45,13 @@ pub fn spec_from_args(args: RunArgs) -> Result<ContainerSpec> {
     } else if args.uid.is_some() || args.gid.is_some() {
         b = b.user(uid, gid);
     }
-    if namespaces.contains(Namespace::Uts) {
-        b = b.hostname(args.hostname.clone().unwrap_or_else(|| "burrow".into()));
-    } else if args.hostname.is_some() {
-        bail!("--hostname needs the uts namespace");
+    let hostname = match (namespaces.contains(Namespace::Uts), args.hostname) {
+        (true, name) => Some(name.unwrap_or_else(|| "burrow".into())),
+        (false, None) => None,
+        (false, Some(_)) => bail!("--hostname needs the uts namespace"),
+    };
+    if let Some(name) = &hostname {
+        b = b.hostname(name);
     }
     if !namespaces.contains(Namespace::Mnt) {
         bail!("burrow run builds a root and needs the mnt namespace (see --namespaces)");
@@ -61,7 +64,7 @@ pub fn spec_from_args(args: RunArgs) -> Result<ContainerSpec> {
             }
             b.root(Root::Directory(dir))
         }
-        None => default_root(b, uid, gid, args.network, namespaces.contains(Namespace::Uts)),
+        None => default_root(b, uid, gid, args.network, hostname.as_deref()),
     };
     for s in &args.expose {
         let (src, dst) = parse_bind("--expose", s)?;
@@ -93,7 +96,13 @@ pub fn spec_from_args(args: RunArgs) -> Result<ContainerSpec> {
 
 /// The default ephemeral root: host system directories read-only, /tmp, and
 /// a minimal /etc that names the user.
-fn default_root(mut b: ContainerSpecBuilder, uid: u32, gid: u32, network: bool, uts: bool) -> ContainerSpecBuilder {
+fn default_root(
+    mut b: ContainerSpecBuilder,
+    uid: u32,
+    gid: u32,
+    network: bool,
+    hostname: Option<&str>,
+) -> ContainerSpecBuilder {
     for dir in HOST_DIRS {
         let path = Path::new(dir);
         match std::fs::read_link(path) {
@@ -102,7 +111,10 @@ fn default_root(mut b: ContainerSpecBuilder, uid: u32, gid: u32, network: bool, 
             Err(_) => {}
         }
     }
-    b = b.tmpfs("/tmp");
+    b = b.mount(burrow::Mount::Tmpfs {
+        destination: "/tmp".into(),
+        mode: 0o1777,
+    });
     let mut passwd = String::from("root:x:0:0:root:/:/bin/sh\n");
     let mut group = String::from("root:x:0:\n");
     if uid != 0 {
@@ -113,8 +125,10 @@ fn default_root(mut b: ContainerSpecBuilder, uid: u32, gid: u32, network: bool, 
     }
     passwd.push_str("nobody:x:65534:65534:nobody:/:/usr/sbin/nologin\n");
     group.push_str("nogroup:x:65534:\n");
-    let hostname = if uts { "burrow".to_string() } else { String::new() };
-    let hosts = format!("127.0.0.1 localhost {hostname}\n::1 localhost ip6-localhost ip6-loopback\n");
+    let hosts = format!(
+        "127.0.0.1 localhost {}\n::1 localhost ip6-localhost ip6-loopback\n",
+        hostname.unwrap_or_default()
+    );
     b = b.file("/etc/passwd", passwd).file("/etc/group", group).file("/etc/hosts", hosts);
     if network {
         if let Ok(resolv) = std::fs::read_to_string("/etc/resolv.conf") {

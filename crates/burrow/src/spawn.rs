@@ -86,7 +86,9 @@ impl Container {
 /// A directory under `$TMPDIR` (or `/tmp`) for an ephemeral root's mount
 /// point. On the host it stays empty (the tmpfs is mounted only in the
 /// container's mount namespace), so removing it is a plain `rmdir`, never a
-/// recursive delete that could reach into a mount.
+/// recursive delete that could reach into a mount. It is removed as soon as
+/// the container has pivoted away from it, so even a burrow killed with
+/// SIGKILL later leaves nothing behind.
 #[derive(Debug)]
 struct TempRoot(PathBuf);
 
@@ -100,9 +102,16 @@ impl TempRoot {
     }
 }
 
+impl TempRoot {
+    /// `rmdir` the mount point; whether it is gone.
+    fn remove(&self) -> bool {
+        std::fs::remove_dir(&self.0).is_ok()
+    }
+}
+
 impl Drop for TempRoot {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir(&self.0);
+        self.remove();
     }
 }
 
@@ -146,7 +155,15 @@ pub fn spawn(spec: &ContainerSpec) -> Result<Container> {
                 status: None,
             };
             match handshake(spec, &mut container, &mut parent_end) {
-                Ok(()) => Ok(container),
+                Ok(()) => {
+                    // The container has pivoted away from the mount point, so
+                    // the empty host directory can go now; if that fails, it
+                    // goes after `wait`.
+                    if container.temp_root.as_ref().is_some_and(TempRoot::remove) {
+                        container.temp_root = None;
+                    }
+                    Ok(container)
+                }
                 Err(e) => {
                     container.abort();
                     Err(match e {

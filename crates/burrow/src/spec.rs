@@ -32,7 +32,9 @@ pub enum Root {
 /// One operation of the mount plan, applied in order inside the new root.
 ///
 /// Destinations are absolute paths inside the container; missing parent
-/// directories are created. They are resolved with the new root as `/`, so
+/// directories are created. Sources are checked by the container process
+/// when it mounts them (a check made earlier could be stale by then), so a
+/// missing source is reported as an [`crate::Error::Setup`] at step `mount`. They are resolved with the new root as `/`, so
 /// a symlink in a `Root::Directory` cannot send a mount outside it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
@@ -269,19 +271,6 @@ fn validate_mount(i: usize, mount: &Mount) -> Result<()> {
     validate_path(&format!("mounts[{i}].destination"), dest)?;
     if dest == Path::new("/") {
         return Err(Error::spec(format!("mounts[{i}].destination"), "cannot mount over the root itself"));
-    }
-    let source = match mount {
-        Mount::Bind { source, .. } | Mount::Device { source, .. } => source,
-        _ => return Ok(()),
-    };
-    let field = format!("mounts[{i}].source");
-    let meta = std::fs::metadata(source)
-        .map_err(|e| Error::spec(&field, format!("{}: {e}", source.display())))?;
-    if let Mount::Device { .. } = mount {
-        use std::os::unix::fs::FileTypeExt;
-        if !(meta.file_type().is_char_device() || meta.file_type().is_block_device()) {
-            return Err(Error::spec(field, format!("{} is not a device node", source.display())));
-        }
     }
     Ok(())
 }

@@ -33,7 +33,7 @@ pub(super) fn populate(root: &RootDir) -> Result<(), SetupError> {
     for device in DEVICES {
         let device = Path::new(device);
         if device.exists() {
-            bind(root, device, device, false, Step::Dev)?;
+            bind(root, device, device, false, true, Step::Dev)?;
         }
     }
     if Path::new("/dev/ptmx").exists() {

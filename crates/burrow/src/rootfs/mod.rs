@@ -91,14 +91,20 @@ fn mount_fs(
 }
 
 /// Bind host `source` onto `dest` inside the root; `recursive` takes the
-/// mounts below `source` along.
-fn bind(root: &RootDir, source: &Path, dest: &Path, recursive: bool, step: Step) -> Result<(), SetupError> {
-    let kind = if source.is_dir() { Kind::Dir } else { Kind::File };
+/// mounts below `source` along. With `device`, `source` must be a device node.
+fn bind(root: &RootDir, source: &Path, dest: &Path, recursive: bool, device: bool, step: Step) -> Result<(), SetupError> {
+    let fail = |e, what: String| SetupError::sys(step, Some(source.into()), e, what);
+    let meta = nix::sys::stat::stat(source).map_err(|e| fail(e, format!("cannot bind {} from", dest.display())))?;
+    let kind = match meta.st_mode & libc::S_IFMT {
+        libc::S_IFDIR => Kind::Dir,
+        libc::S_IFCHR | libc::S_IFBLK => Kind::File,
+        _ if device => return Err(fail(Errno::ENODEV, format!("cannot bind {} from a non-device", dest.display()))),
+        _ => Kind::File,
+    };
     let target = root.create(dest, kind, step)?;
     let flags = if recursive { MsFlags::MS_BIND | MsFlags::MS_REC } else { MsFlags::MS_BIND };
-    mount(Some(source), &fd_path(&target), None::<&str>, flags, None::<&str>).map_err(|e| {
-        SetupError::sys(step, Some(source.into()), e, format!("cannot bind {} from", dest.display()))
-    })
+    mount(Some(source), &fd_path(&target), None::<&str>, flags, None::<&str>)
+        .map_err(|e| fail(e, format!("cannot bind {} from", dest.display())))
 }
 
 /// Make the mount now at `dest` (and everything under it) read-only.
@@ -116,7 +122,7 @@ fn apply(root: &RootDir, op: &Mount) -> Result<(), SetupError> {
             destination,
             read_only,
         } => {
-            bind(root, source, destination, true, Step::Mount)?;
+            bind(root, source, destination, true, false, Step::Mount)?;
             if *read_only {
                 make_read_only(root, destination, Step::Mount)?;
             }
@@ -131,7 +137,7 @@ fn apply(root: &RootDir, op: &Mount) -> Result<(), SetupError> {
             Step::Mount,
         ),
         Mount::Proc { destination } => mount_fs(root, destination, "proc", proc_flags(), None, Step::Mount),
-        Mount::Device { source, destination } => bind(root, source, destination, false, Step::Mount),
+        Mount::Device { source, destination } => bind(root, source, destination, false, true, Step::Mount),
         Mount::Symlink { target, destination } => root.symlink(target, destination, Step::Mount),
         Mount::File {
             destination,
