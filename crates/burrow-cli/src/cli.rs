@@ -27,7 +27,7 @@ pub enum Command {
     /// minimal /etc, and /bin/sh runs.
     ///
     /// Example: burrow run --share "$PWD=/work" --chdir /work -- make
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Run a command inside a running container, given its pid on the host.
     ///
     /// Example: burrow enter 4242 -- ps
@@ -81,6 +81,18 @@ pub struct RunArgs {
     /// Your gid inside the container (default 0). Example: --gid 1000
     #[arg(long, value_name = "GID")]
     pub gid: Option<u32>,
+
+    /// Map COUNT uids from INSIDE to OUTSIDE on the host, instead of mapping
+    /// just you; repeat for several ranges. Unprivileged, ranges other than
+    /// your own uid go through newuidmap and /etc/subuid.
+    /// Example: --uid-map 0:1000:1 --uid-map 1:100000:65536
+    #[arg(long, value_name = "INSIDE:OUTSIDE:COUNT")]
+    pub uid_map: Vec<String>,
+
+    /// Like --uid-map, for groups (newgidmap and /etc/subgid).
+    /// Example: --gid-map 0:1000:1 --gid-map 1:100000:65536
+    #[arg(long, value_name = "INSIDE:OUTSIDE:COUNT")]
+    pub gid_map: Vec<String>,
 
     /// Set a variable in the (otherwise purified) environment.
     /// Example: --setenv LANG=C.UTF-8

@@ -1,7 +1,7 @@
 //! The payload's environment: purified, then a few defaults, the host
 //! variables the user preserves, and the user's own.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use regex::Regex;
 
 /// Variables every payload gets unless the user overrides them.
@@ -29,7 +29,19 @@ pub fn parse_assignment(s: &str) -> Result<(String, String)> {
 pub fn build(preserve: &[String], setenv: &[String]) -> Result<Vec<(String, String)>> {
     let patterns = preserve
         .iter()
-        .map(|p| Regex::new(p).with_context(|| format!("--preserve {p:?}: not a valid regular expression")))
+        .map(|p| {
+            Regex::new(p).map_err(|e| {
+                // regex's messages draw a caret under the pattern; keep the last line.
+                let why = e.to_string();
+                let why = why
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+                    .trim_start_matches("error: ")
+                    .to_owned();
+                anyhow::anyhow!("--preserve {p:?}: not a valid regular expression ({why})")
+            })
+        })
         .collect::<Result<Vec<_>>>()?;
     let mut env = defaults();
     let mut set = |k: String, v: String| {

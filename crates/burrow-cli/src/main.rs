@@ -25,7 +25,7 @@ fn main() -> ExitCode {
             .init();
     }
     let result = match cli.command {
-        cli::Command::Run(args) => run::main(args, cli.debug),
+        cli::Command::Run(args) => run::main(*args, cli.debug),
         cli::Command::Enter(args) => enter::main(args),
         cli::Command::Probe(args) => probe::main(args),
     };

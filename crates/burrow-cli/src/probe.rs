@@ -17,7 +17,10 @@ pub fn main(args: ProbeArgs) -> Result<u8> {
     println!("setgroups control:            {}", yes(p.setgroups));
     let names: Vec<&str> = p.namespaces.iter().map(|n| n.name()).collect();
     println!("namespaces:                   {}", names.join(" "));
-    println!("cgroups:                      {}", serde_json::to_value(p.cgroups)?.as_str().unwrap_or("?"));
+    println!(
+        "cgroups:                      {}",
+        serde_json::to_value(p.cgroups)?.as_str().unwrap_or("?")
+    );
     println!("newuidmap/newgidmap:          {}", yes(p.newuidmap));
     Ok(0)
 }

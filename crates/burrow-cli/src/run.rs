@@ -42,6 +42,14 @@ pub fn spec_from_args(args: RunArgs) -> Result<ContainerSpec> {
     let gid = args.gid.unwrap_or(0);
     if namespaces.contains(Namespace::User) {
         b = b.map_caller(uid, gid, 1);
+        for s in &args.uid_map {
+            b = b.uid_map(parse_map("--uid-map", s)?);
+        }
+        for s in &args.gid_map {
+            b = b.gid_map(parse_map("--gid-map", s)?);
+        }
+    } else if !(args.uid_map.is_empty() && args.gid_map.is_empty()) {
+        bail!("--uid-map and --gid-map need the user namespace");
     } else if args.uid.is_some() || args.gid.is_some() {
         b = b.user(uid, gid);
     }
@@ -129,7 +137,10 @@ fn default_root(
         "127.0.0.1 localhost {}\n::1 localhost ip6-localhost ip6-loopback\n",
         hostname.unwrap_or_default()
     );
-    b = b.file("/etc/passwd", passwd).file("/etc/group", group).file("/etc/hosts", hosts);
+    b = b
+        .file("/etc/passwd", passwd)
+        .file("/etc/group", group)
+        .file("/etc/hosts", hosts);
     if network {
         if let Ok(resolv) = std::fs::read_to_string("/etc/resolv.conf") {
             b = b.file("/etc/resolv.conf", resolv);
@@ -138,6 +149,19 @@ fn default_root(
         b = b.file("/etc/resolv.conf", "nameserver 127.0.0.1\n");
     }
     b
+}
+
+/// Parse `INSIDE:OUTSIDE:COUNT`.
+fn parse_map(flag: &str, s: &str) -> Result<burrow::IdMap> {
+    let numbers: Vec<u32> = s
+        .split(':')
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .unwrap_or_default();
+    match numbers[..] {
+        [inside, outside, count] if count > 0 => Ok(burrow::IdMap::new(inside, outside, count)),
+        _ => bail!("{flag} {s}: expected INSIDE:OUTSIDE:COUNT, three numbers with COUNT > 0"),
+    }
 }
 
 /// Parse `SRC[=DST]`: SRC must exist (relative to here is fine), DST must be

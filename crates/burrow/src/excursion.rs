@@ -62,7 +62,9 @@ impl Excursion {
         // entries we just read were its own, not a recycled pid's.
         sys::pidfd_send_signal(pidfd.as_fd(), 0).map_err(|_| not("no such process".into()))?;
         if join.is_empty() {
-            return Err(not("it shares every namespace with this process; it is not a container".into()));
+            return Err(not(
+                "it shares every namespace with this process; it is not a container".into(),
+            ));
         }
         Ok(Excursion {
             pid,
@@ -112,7 +114,9 @@ impl Excursion {
             Ok(0)
         })?;
         match value {
-            Some(v) => serde_json::from_value(v).map_err(|e| Error::Channel(format!("undecodable excursion value: {e}"))),
+            Some(v) => {
+                serde_json::from_value(v).map_err(|e| Error::Channel(format!("undecodable excursion value: {e}")))
+            }
             None => Err(Error::Vanished(status)),
         }
     }
@@ -178,7 +182,9 @@ impl Excursion {
             let _ = nix::unistd::setgroups(&[]);
             let _ = nix::unistd::setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0));
         }
-        match sys::clone3_fork(0).map_err(|e| SetupError::sys(Step::Join, None, e, "cannot fork inside the container"))? {
+        match sys::clone3_fork(0)
+            .map_err(|e| SetupError::sys(Step::Join, None, e, "cannot fork inside the container"))?
+        {
             Forked::Child => {
                 sys::reset_signals();
                 sys::clear_environment();

@@ -12,7 +12,7 @@ use std::process::Command;
 use nix::unistd::{Gid, Pid, Uid};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SetupError, Step};
 
 /// One line of a uid or gid map: `count` ids starting at `inside` in the
 /// namespace are `outside`.. on the host.
@@ -104,7 +104,10 @@ pub fn write_maps(pid: Pid, uid_maps: &[IdMap], gid_maps: &[IdMap]) -> Result<()
         }
         let path = proc_dir.join(kind.file());
         std::fs::write(&path, render(maps)).map_err(|e| {
-            Error::io(format!("writing {:?} to {}", render(maps).trim_end(), path.display()), e)
+            Error::io(
+                format!("writing {:?} to {}", render(maps).trim_end(), path.display()),
+                e,
+            )
         })?;
     }
     Ok(())
@@ -133,15 +136,17 @@ fn run_helper(kind: Kind, pid: Pid, maps: &[IdMap]) -> Result<()> {
         .output()
         .map_err(|e| Error::io(format!("running {}", helper.display()), e))?;
     if !out.status.success() {
-        return Err(Error::spec(
-            kind.file(),
-            format!(
-                "{} refused {:?}: {}",
-                helper.display(),
+        return Err(Error::Setup(SetupError {
+            step: Step::IdMaps,
+            path: None,
+            errno: None,
+            message: format!(
+                "{} refused {:?} ({})",
+                kind.helper(),
                 render(maps).trim_end(),
                 String::from_utf8_lossy(&out.stderr).trim()
             ),
-        ));
+        }));
     }
     Ok(())
 }

@@ -12,7 +12,7 @@
 //! it and runs the payload. If any step fails you get an
 //! [`Error::Setup`] naming the step, the path and the errno.
 //!
-//! ```no_run
+//! ```
 //! use burrow::{ContainerSpec, ExitStatus};
 //!
 //! # fn main() -> Result<(), burrow::Error> {
@@ -23,7 +23,7 @@
 //!     .symlink("usr/lib64", "/lib64")
 //!     .hostname("sandbox")
 //!     .env("PATH", "/usr/bin:/bin")
-//!     .command(["sh", "-c", "echo $$ $(hostname)"])
+//!     .command(["sh", "-c", "echo $$ $(hostname); test $$ = 1 && test $(hostname) = sandbox"])
 //!     .build()?;
 //! let status = burrow::run(&spec)?; // prints "1 sandbox"
 //! assert_eq!(status, ExitStatus::Exited(0));
@@ -35,13 +35,13 @@
 //! after the root is built), and an [`Excursion`] runs code inside a running
 //! container and can return any serde value:
 //!
-//! ```no_run
+//! ```
 //! # fn main() -> Result<(), burrow::Error> {
 //! use burrow::{ContainerSpec, Excursion};
 //!
 //! let spec = ContainerSpec::builder()
 //!     .hostname("box")
-//!     .closure(|| { std::thread::sleep(std::time::Duration::from_secs(5)); 0 })
+//!     .closure(|| { std::thread::sleep(std::time::Duration::from_secs(30)); 0 })
 //!     .build()?;
 //! let mut container = burrow::spawn(&spec)?;
 //! let host = Excursion::new(container.pid().as_raw())?

@@ -90,7 +90,9 @@ impl FromStr for Namespace {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Namespace::ALL
             .into_iter()
-            .find(|ns| ns.name() == s || (s == "mount" && *ns == Namespace::Mnt) || (s == "network" && *ns == Namespace::Net))
+            .find(|ns| {
+                ns.name() == s || (s == "mount" && *ns == Namespace::Mnt) || (s == "network" && *ns == Namespace::Net)
+            })
             .ok_or_else(|| {
                 crate::Error::spec(
                     "namespaces",

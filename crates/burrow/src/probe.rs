@@ -49,7 +49,9 @@ pub fn cgroup_layout() -> CgroupLayout {
     let mut v2_at_root = false;
     let mut v2 = false;
     for line in info.lines() {
-        let Some((left, right)) = line.split_once(" - ") else { continue };
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
         let mount_point = left.split(' ').nth(4).unwrap_or("");
         match right.split(' ').next() {
             Some("cgroup") => v1 = true,

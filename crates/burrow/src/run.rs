@@ -76,7 +76,9 @@ fn forward_until_exit(container: &Container, mask: &SigSet, pid_ns: bool) -> Res
         }
         let exited = fds[0].any().unwrap_or(false);
         while let Ok(Some(info)) = signals.read_signal() {
-            let Ok(signal) = Signal::try_from(info.ssi_signo as i32) else { continue };
+            let Ok(signal) = Signal::try_from(info.ssi_signo as i32) else {
+                continue;
+            };
             if exited {
                 continue;
             }

@@ -94,7 +94,9 @@ struct TempRoot(PathBuf);
 
 impl TempRoot {
     fn new() -> Result<Self> {
-        let base = std::env::var_os("TMPDIR").map(PathBuf::from).unwrap_or_else(|| "/tmp".into());
+        let base = std::env::var_os("TMPDIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| "/tmp".into());
         let template = base.join("burrow-root.XXXXXX");
         nix::unistd::mkdtemp(&template)
             .map(TempRoot)
@@ -134,12 +136,17 @@ pub fn spawn(spec: &ContainerSpec) -> Result<Container> {
         (_, Some(temp)) => Some(temp.0.clone()),
         _ => None,
     };
-    let (mut parent_end, child_end) = UnixStream::pair().map_err(|e| Error::io("creating the parent/child socketpair", e))?;
+    let (mut parent_end, child_end) =
+        UnixStream::pair().map_err(|e| Error::io("creating the parent/child socketpair", e))?;
     let flags = spec.namespaces.clone_flags().bits() as u64;
     let forked = {
         let _span = tracing::debug_span!("step", name = "clone3").entered();
-        sys::clone3_fork(flags)
-            .map_err(|e| Error::sys(format!("creating the container process with namespaces [{}]", spec.namespaces), e))?
+        sys::clone3_fork(flags).map_err(|e| {
+            Error::sys(
+                format!("creating the container process with namespaces [{}]", spec.namespaces),
+                e,
+            )
+        })?
     };
     match forked {
         Forked::Child => {
@@ -232,7 +239,8 @@ fn child_steps(spec: &ContainerSpec, root: Option<&Path>, channel: &mut UnixStre
     }
     nix::unistd::chdir(&spec.cwd)
         .map_err(|e| SetupError::sys(Step::Cwd, Some(spec.cwd.clone()), e, "cannot change directory to"))?;
-    sys::cloexec_from(3).map_err(|e| SetupError::sys(Step::Exec, None, e, "cannot mark inherited fds close-on-exec"))?;
+    sys::cloexec_from(3)
+        .map_err(|e| SetupError::sys(Step::Exec, None, e, "cannot mark inherited fds close-on-exec"))?;
     match &spec.payload {
         Payload::Command(argv) => Err(exec(argv, &spec.env)),
         Payload::Closure(closure) => {
@@ -294,7 +302,10 @@ pub(crate) fn exec(argv: &[String], env: &[(String, String)]) -> SetupError {
         let e = nix::unistd::execve(&cstr(program.as_bytes()), &args, &envp).unwrap_err();
         return fail(e);
     }
-    let path = env.iter().find(|(k, _)| k == "PATH").map_or(DEFAULT_PATH, |(_, v)| v.as_str());
+    let path = env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map_or(DEFAULT_PATH, |(_, v)| v.as_str());
     let mut first_error = Errno::ENOENT;
     for dir in path.split(':').filter(|d| !d.is_empty()) {
         let candidate = Path::new(dir).join(OsStr::new(program));

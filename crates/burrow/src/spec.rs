@@ -195,7 +195,10 @@ impl ContainerSpec {
         let has = |ns| self.namespaces.contains(ns);
         if has(Namespace::User) {
             if self.uid_maps.is_empty() || self.gid_maps.is_empty() {
-                return Err(Error::spec("uid_maps", "a new user namespace needs a uid and a gid map"));
+                return Err(Error::spec(
+                    "uid_maps",
+                    "a new user namespace needs a uid and a gid map",
+                ));
             }
         } else if !self.uid_maps.is_empty() || !self.gid_maps.is_empty() {
             return Err(Error::spec("uid_maps", "id maps need a new user namespace"));
@@ -216,7 +219,10 @@ impl ContainerSpec {
             }
             Root::Directory(dir) => {
                 if !dir.is_absolute() {
-                    return Err(Error::spec("root", format!("{} is not an absolute path", dir.display())));
+                    return Err(Error::spec(
+                        "root",
+                        format!("{} is not an absolute path", dir.display()),
+                    ));
                 }
                 if !dir.is_dir() {
                     return Err(Error::spec("root", format!("{} is not a directory", dir.display())));
@@ -229,10 +235,16 @@ impl ContainerSpec {
         }
         if let Some(name) = &self.hostname {
             if !has(Namespace::Uts) {
-                return Err(Error::spec("hostname", "setting the hostname needs a new uts namespace"));
+                return Err(Error::spec(
+                    "hostname",
+                    "setting the hostname needs a new uts namespace",
+                ));
             }
             if name.is_empty() || name.len() > 64 || name.contains('\0') {
-                return Err(Error::spec("hostname", format!("{name:?} is not 1 to 64 bytes without NUL")));
+                return Err(Error::spec(
+                    "hostname",
+                    format!("{name:?} is not 1 to 64 bytes without NUL"),
+                ));
             }
         }
         for (key, value) in &self.env {
@@ -255,7 +267,10 @@ impl ContainerSpec {
 
 fn validate_path(field: &str, path: &Path) -> Result<()> {
     if !path.is_absolute() {
-        return Err(Error::spec(field, format!("{} is not an absolute path", path.display())));
+        return Err(Error::spec(
+            field,
+            format!("{} is not an absolute path", path.display()),
+        ));
     }
     if path.components().any(|c| c == Component::ParentDir) {
         return Err(Error::spec(field, format!("{} contains \"..\"", path.display())));
@@ -270,7 +285,10 @@ fn validate_mount(i: usize, mount: &Mount) -> Result<()> {
     let dest = mount.destination();
     validate_path(&format!("mounts[{i}].destination"), dest)?;
     if dest == Path::new("/") {
-        return Err(Error::spec(format!("mounts[{i}].destination"), "cannot mount over the root itself"));
+        return Err(Error::spec(
+            format!("mounts[{i}].destination"),
+            "cannot mount over the root itself",
+        ));
     }
     Ok(())
 }
@@ -330,14 +348,15 @@ impl ContainerSpecBuilder {
         self
     }
 
-    /// Add an explicit uid map line (replaces the seed's mapping). More than
-    /// the caller's own id needs root or `newuidmap` with `/etc/subuid`.
+    /// Add an explicit uid map line (replaces the seed's uid mapping). More
+    /// than the caller's own id needs root, or `newuidmap` and `/etc/subuid`.
     pub fn uid_map(mut self, map: IdMap) -> Self {
         self.spec.uid_maps.push(map);
         self
     }
 
-    /// Add an explicit gid map line; see [`Self::uid_map`].
+    /// Add an explicit gid map line (replaces the seed's gid mapping); see
+    /// [`Self::uid_map`].
     pub fn gid_map(mut self, map: IdMap) -> Self {
         self.spec.gid_maps.push(map);
         self
@@ -454,10 +473,16 @@ impl ContainerSpecBuilder {
     /// Finish: fill in the default id maps and validate.
     pub fn build(mut self) -> Result<ContainerSpec> {
         let spec = &mut self.spec;
-        if spec.namespaces.contains(Namespace::User) && spec.uid_maps.is_empty() && spec.gid_maps.is_empty() {
+        if spec.namespaces.contains(Namespace::User) {
             let (guest_uid, guest_gid, count) = self.guest_ids.unwrap_or((0, 0, 1));
-            spec.uid_maps.push(IdMap::new(guest_uid, nix::unistd::getuid().as_raw(), count));
-            spec.gid_maps.push(IdMap::new(guest_gid, nix::unistd::getgid().as_raw(), count));
+            if spec.uid_maps.is_empty() {
+                spec.uid_maps
+                    .push(IdMap::new(guest_uid, nix::unistd::getuid().as_raw(), count));
+            }
+            if spec.gid_maps.is_empty() {
+                spec.gid_maps
+                    .push(IdMap::new(guest_gid, nix::unistd::getgid().as_raw(), count));
+            }
         }
         spec.validate()?;
         Ok(self.spec)

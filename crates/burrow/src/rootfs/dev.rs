@@ -68,6 +68,12 @@ fn bind_console(root: &RootDir) -> Result<(), SetupError> {
     let console = Path::new("/dev/console");
     let target = root.create(console, Kind::File, Step::Dev)?;
     nix::sys::stat::fchmod(&target, nix::sys::stat::Mode::from_bits_truncate(0o600)).ok();
-    mount(Some(&tty), &fd_path(&target), None::<&str>, MsFlags::MS_BIND, None::<&str>)
-        .map_err(|e| SetupError::sys(Step::Dev, Some(tty), e, "cannot bind /dev/console to"))
+    mount(
+        Some(&tty),
+        &fd_path(&target),
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(|e| SetupError::sys(Step::Dev, Some(tty), e, "cannot bind /dev/console to"))
 }

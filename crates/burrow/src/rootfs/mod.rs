@@ -25,8 +25,21 @@ pub(crate) use target::{fd_path, Kind, RootDir};
 /// Make every mount in our new namespace private, so nothing we mount or
 /// unmount propagates back to the host (the seed forgets this).
 pub(crate) fn make_private() -> Result<(), SetupError> {
-    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
-        .map_err(|e| SetupError::sys(Step::Propagation, Some("/".into()), e, "cannot make mounts private under"))
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .map_err(|e| {
+        SetupError::sys(
+            Step::Propagation,
+            Some("/".into()),
+            e,
+            "cannot make mounts private under",
+        )
+    })
 }
 
 /// Build the whole root at `root_path` (a host directory) and pivot into it.
@@ -39,14 +52,22 @@ pub(crate) fn build_and_enter(spec: &ContainerSpec, root_path: &Path) -> Result<
     }
     if spec.namespaces.contains(Namespace::Net) {
         let _span = tracing::debug_span!("step", name = "sys").entered();
-        mount_fs(&root, Path::new("/sys"), "sysfs", proc_flags() | MsFlags::MS_RDONLY, None, Step::Sys)?;
+        mount_fs(
+            &root,
+            Path::new("/sys"),
+            "sysfs",
+            proc_flags() | MsFlags::MS_RDONLY,
+            None,
+            Step::Sys,
+        )?;
     }
     {
         let _span = tracing::debug_span!("step", name = "dev").entered();
         dev::populate(&root)?;
     }
     for mount in &spec.mounts {
-        let _span = tracing::debug_span!("step", name = "mount", destination = %mount.destination().display()).entered();
+        let _span =
+            tracing::debug_span!("step", name = "mount", destination = %mount.destination().display()).entered();
         apply(&root, mount)?;
     }
     drop(root);
@@ -70,7 +91,13 @@ fn mount_root(root: &Root, path: &Path) -> Result<(), SetupError> {
             MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
             Some("mode=755"),
         ),
-        Root::Directory(dir) => mount(Some(dir), path, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>),
+        Root::Directory(dir) => mount(
+            Some(dir),
+            path,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        ),
         Root::Host => Ok(()),
     };
     result.map_err(|e| SetupError::sys(Step::Root, Some(path.into()), e, "cannot mount the new root on"))
@@ -92,17 +119,33 @@ fn mount_fs(
 
 /// Bind host `source` onto `dest` inside the root; `recursive` takes the
 /// mounts below `source` along. With `device`, `source` must be a device node.
-fn bind(root: &RootDir, source: &Path, dest: &Path, recursive: bool, device: bool, step: Step) -> Result<(), SetupError> {
+fn bind(
+    root: &RootDir,
+    source: &Path,
+    dest: &Path,
+    recursive: bool,
+    device: bool,
+    step: Step,
+) -> Result<(), SetupError> {
     let fail = |e, what: String| SetupError::sys(step, Some(source.into()), e, what);
     let meta = nix::sys::stat::stat(source).map_err(|e| fail(e, format!("cannot bind {} from", dest.display())))?;
     let kind = match meta.st_mode & libc::S_IFMT {
         libc::S_IFDIR => Kind::Dir,
         libc::S_IFCHR | libc::S_IFBLK => Kind::File,
-        _ if device => return Err(fail(Errno::ENODEV, format!("cannot bind {} from a non-device", dest.display()))),
+        _ if device => {
+            return Err(fail(
+                Errno::ENODEV,
+                format!("cannot bind {} from a non-device", dest.display()),
+            ))
+        }
         _ => Kind::File,
     };
     let target = root.create(dest, kind, step)?;
-    let flags = if recursive { MsFlags::MS_BIND | MsFlags::MS_REC } else { MsFlags::MS_BIND };
+    let flags = if recursive {
+        MsFlags::MS_BIND | MsFlags::MS_REC
+    } else {
+        MsFlags::MS_BIND
+    };
     mount(Some(source), &fd_path(&target), None::<&str>, flags, None::<&str>)
         .map_err(|e| fail(e, format!("cannot bind {} from", dest.display())))
 }

@@ -36,8 +36,12 @@ pub struct RootDir {
 impl RootDir {
     /// Open the directory that will become `/`.
     pub fn open(path: &Path) -> Result<Self, SetupError> {
-        let fd = nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
-            .map_err(|e| SetupError::sys(Step::Root, Some(path.into()), e, "cannot open the new root"))?;
+        let fd = nix::fcntl::open(
+            path,
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| SetupError::sys(Step::Root, Some(path.into()), e, "cannot open the new root"))?;
         Ok(RootDir { fd })
     }
 
@@ -49,16 +53,24 @@ impl RootDir {
     }
 
     /// Open `dest`, creating it (and missing parents, as directories) when
-    /// it does not exist.
+    /// it does not exist. A dangling symlink on the way is followed inside
+    /// the root, and what it names is created there.
     pub fn create(&self, dest: &Path, kind: Kind, step: Step) -> Result<OwnedFd, SetupError> {
+        self.create_following(dest, kind, step, 0)
+    }
+
+    fn create_following(&self, dest: &Path, kind: Kind, step: Step, depth: u32) -> Result<OwnedFd, SetupError> {
         let fail = |e: Errno, what: &str| SetupError::sys(step, Some(dest.into()), e, what.to_string());
         match self.open_path(dest) {
             Ok(fd) => return Ok(fd),
             Err(Errno::ENOENT) => {}
             Err(e) => return Err(fail(e, "cannot resolve the target")),
         }
+        if depth > 40 {
+            return Err(fail(Errno::ELOOP, "too many dangling symlinks on the way to"));
+        }
         let (parent, name) = split(dest).ok_or_else(|| fail(Errno::EINVAL, "the target has no parent"))?;
-        let parent_fd = self.create(&parent, Kind::Dir, step)?;
+        let parent_fd = self.create_following(&parent, Kind::Dir, step, depth + 1)?;
         let made = match kind {
             Kind::Dir => nix::sys::stat::mkdirat(&parent_fd, name.as_path(), Mode::from_bits_truncate(0o755)),
             Kind::File => nix::fcntl::openat(
@@ -70,10 +82,24 @@ impl RootDir {
             .map(drop),
         };
         match made {
-            Ok(()) | Err(Errno::EEXIST) => {}
+            Ok(()) => {}
+            Err(Errno::EEXIST) => {
+                // A dangling symlink: create what it points to, resolved with
+                // the root as `/`.
+                if let Ok(link) = nix::fcntl::readlinkat(&parent_fd, name.as_path()) {
+                    let link = Path::new(&link);
+                    let target = if link.is_absolute() {
+                        link.to_path_buf()
+                    } else {
+                        parent.join(link)
+                    };
+                    return self.create_following(&target, kind, step, depth + 1);
+                }
+            }
             Err(e) => return Err(fail(e, "cannot create the target")),
         }
-        self.open_path(dest).map_err(|e| fail(e, "cannot resolve the created target"))
+        self.open_path(dest)
+            .map_err(|e| fail(e, "cannot resolve the created target"))
     }
 
     /// Create a symlink at `dest` pointing to `target`; an identical
@@ -105,9 +131,12 @@ impl RootDir {
         )
         .map_err(|e| fail(e, "cannot create the file"))?;
         nix::sys::stat::fchmod(&fd, Mode::from_bits_truncate(mode)).map_err(|e| fail(e, "cannot chmod the file"))?;
-        std::fs::File::from(fd)
-            .write_all(contents)
-            .map_err(|e| fail(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)), "cannot write the file"))
+        std::fs::File::from(fd).write_all(contents).map_err(|e| {
+            fail(
+                Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+                "cannot write the file",
+            )
+        })
     }
 }
 

@@ -1,0 +1,646 @@
+//! `burrow run`, `burrow enter` and `burrow probe`, driven as a person
+//! would: as root and as a real unprivileged user (`burrowtest`, created by
+//! the test script), checking output, exit codes and what is left behind.
+
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The unprivileged user the test script creates.
+const TEST_USER: &str = "burrowtest";
+
+/// A scratch directory, writable by everyone, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Self {
+        let dir = nix::unistd::mkdtemp(&std::env::temp_dir().join("burrow-cli-test.XXXXXX")).unwrap();
+        std::fs::set_permissions(&dir, PermissionsExt::from_mode(0o777)).unwrap();
+        Scratch(dir)
+    }
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn is_empty(&self) -> bool {
+        std::fs::read_dir(&self.0).unwrap().next().is_none()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn bin_dir() -> PathBuf {
+    PathBuf::from(format!("/tmp/burrow-cli-bin-{}", std::process::id()))
+}
+
+extern "C" fn remove_bin_dir() {
+    let _ = std::fs::remove_dir_all(bin_dir());
+}
+
+/// The burrow binary, copied to a world-readable place so the test user can
+/// run it whatever the permissions of the checkout; removed at exit.
+fn burrow_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let dir = bin_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        // SAFETY: registers a plain extern "C" function with no captured state.
+        unsafe { libc::atexit(remove_bin_dir) };
+        std::fs::set_permissions(&dir, PermissionsExt::from_mode(0o755)).unwrap();
+        let bin = dir.join("burrow");
+        std::fs::copy(env!("CARGO_BIN_EXE_burrow"), &bin).unwrap();
+        std::fs::set_permissions(&bin, PermissionsExt::from_mode(0o755)).unwrap();
+        bin
+    })
+}
+
+/// Who runs burrow in a test.
+#[derive(Clone, Copy, Debug)]
+enum As {
+    /// Whoever runs the tests (root in CI).
+    Caller,
+    /// The unprivileged test user (through runuser when we are root).
+    Rootless,
+}
+
+fn test_user_ids() -> (u32, u32) {
+    let user = nix::unistd::User::from_name(TEST_USER)
+        .unwrap()
+        .unwrap_or_else(|| panic!("user {TEST_USER} is missing: run the README's test command, which creates it"));
+    (user.uid.as_raw(), user.gid.as_raw())
+}
+
+/// A `burrow ARGS` command run as `who`, with its own empty TMPDIR.
+fn burrow(who: As, tmp: &Scratch, args: &[&str]) -> Command {
+    let mut cmd = match who {
+        As::Rootless if nix::unistd::geteuid().is_root() => {
+            test_user_ids();
+            let mut c = Command::new("runuser");
+            c.args(["-u", TEST_USER, "--"]).arg(burrow_bin());
+            c
+        }
+        _ => Command::new(burrow_bin()),
+    };
+    cmd.args(args)
+        .env("TMPDIR", tmp.path())
+        .current_dir("/")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Run and collect; the TMPDIR must be empty afterwards (no temporary root
+/// left behind, whatever happened).
+fn run(who: As, args: &[&str]) -> Output {
+    let tmp = Scratch::new();
+    let out = burrow(who, &tmp, args).output().unwrap();
+    assert!(
+        tmp.is_empty(),
+        "burrow {args:?} left {:?} behind",
+        std::fs::read_dir(tmp.path()).unwrap().collect::<Vec<_>>()
+    );
+    out
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn host_uid(who: As) -> u32 {
+    match who {
+        As::Rootless if nix::unistd::geteuid().is_root() => test_user_ids().0,
+        _ => nix::unistd::geteuid().as_raw(),
+    }
+}
+
+fn the_issue_command_shows_a_fresh_container(who: As) {
+    let o = run(
+        who,
+        &[
+            "run",
+            "--",
+            "sh",
+            "-c",
+            "echo $$; hostname; id -u; cat /proc/self/uid_map; ls /dev; cat /proc/mounts",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "1", "pid 1: {text}");
+    assert_eq!(lines[1], "burrow", "hostname: {text}");
+    assert_eq!(lines[2], "0", "root inside: {text}");
+    let map: Vec<&str> = lines[3].split_whitespace().collect();
+    assert_eq!(map, ["0", &host_uid(who).to_string(), "1"], "{text}");
+    for dev in [
+        "null", "zero", "full", "random", "urandom", "tty", "pts", "ptmx", "fd", "stdin", "stdout", "stderr",
+    ] {
+        assert!(lines.contains(&dev), "/dev/{dev} missing: {text}");
+    }
+    let root_line = lines.iter().find(|l| l.split(' ').nth(1) == Some("/")).unwrap();
+    assert!(root_line.starts_with("tmpfs / tmpfs"), "{text}");
+    assert_eq!(
+        lines.iter().filter(|l| l.split(' ').nth(1) == Some("/")).count(),
+        1,
+        "one root mount: {text}"
+    );
+    assert!(!text.contains("/dev/vda /  ") && !text.contains("real-root"), "{text}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(" /usr ") && l.split(' ').nth(3).unwrap().starts_with("ro")),
+        "{text}"
+    );
+}
+
+#[test]
+fn run_as_root_shows_a_fresh_container() {
+    the_issue_command_shows_a_fresh_container(As::Caller);
+}
+
+#[test]
+fn run_rootless_shows_a_fresh_container() {
+    the_issue_command_shows_a_fresh_container(As::Rootless);
+}
+
+fn expose_is_read_only_and_share_is_writable(who: As) {
+    let data = Scratch::new();
+    std::fs::write(data.path().join("seen"), "from host\n").unwrap();
+    let share = format!("{}=/data", data.path().display());
+    let expose = format!("{}=/ro", data.path().display());
+    let o = run(
+        who,
+        &[
+            "run",
+            "--share",
+            &share,
+            "--expose",
+            &expose,
+            "--",
+            "sh",
+            "-c",
+            "cat /ro/seen; echo new > /data/written; echo x > /ro/denied || echo denied",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "from host\ndenied\n");
+    assert!(stderr(&o).contains("Read-only file system"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(data.path().join("written")).unwrap(), "new\n");
+    assert!(!data.path().join("denied").exists());
+}
+
+#[test]
+fn expose_and_share_as_root() {
+    expose_is_read_only_and_share_is_writable(As::Caller);
+}
+
+#[test]
+fn expose_and_share_rootless() {
+    expose_is_read_only_and_share_is_writable(As::Rootless);
+}
+
+#[test]
+fn rootless_user_namespace_denies_setgroups() {
+    let o = run(As::Rootless, &["run", "--", "cat", "/proc/self/setgroups"]);
+    assert_eq!(stdout(&o), "deny\n", "{}", stderr(&o));
+}
+
+#[test]
+fn exit_codes_are_the_commands() {
+    assert_eq!(
+        run(As::Caller, &["run", "--", "sh", "-c", "exit 3"]).status.code(),
+        Some(3)
+    );
+    assert_eq!(
+        run(As::Rootless, &["run", "--", "sh", "-c", "exit 4"]).status.code(),
+        Some(4)
+    );
+    let o = run(As::Caller, &["run", "--", "burrow-no-such-command"]);
+    assert_eq!(o.status.code(), Some(127));
+    assert!(
+        stderr(&o).contains("burrow-no-such-command") && stderr(&o).contains("No such file"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(As::Caller, &["run", "--", "/etc"]);
+    assert_eq!(o.status.code(), Some(126), "{}", stderr(&o));
+}
+
+/// One line on stderr naming the problem, exit 125, nothing left behind.
+fn refused(args: &[&str], names: &str) {
+    let o = run(As::Caller, args);
+    assert_eq!(o.status.code(), Some(125), "{args:?}: {}", stderr(&o));
+    assert_eq!(stderr(&o).lines().count(), 1, "{args:?}: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains(names),
+        "{args:?} should name {names:?}: {}",
+        stderr(&o)
+    );
+    assert!(stdout(&o).is_empty());
+}
+
+#[test]
+fn bad_input_gets_one_clear_line() {
+    refused(
+        &["run", "--share", "/nonexistent-src", "--", "true"],
+        "/nonexistent-src",
+    );
+    refused(&["run", "--expose", "/usr=relative/dst", "--", "true"], "relative/dst");
+    refused(&["run", "--tmpfs", "relative", "--", "true"], "relative");
+    refused(&["run", "--namespaces", "user,mnt,bogus", "--", "true"], "bogus");
+    refused(&["run", "--root", "/etc/passwd", "--", "true"], "/etc/passwd");
+    refused(
+        &["run", "--root", "/nonexistent-root", "--", "true"],
+        "/nonexistent-root",
+    );
+    refused(&["run", "--setenv", "NOEQUALS", "--", "true"], "NOEQUALS");
+    refused(&["run", "--preserve", "(", "--", "true"], "--preserve");
+    refused(&["enter", "999999999"], "999999999");
+    refused(&["enter", "notapid"], "notapid");
+    refused(&["enter", &std::process::id().to_string()], "not a container");
+}
+
+#[test]
+fn a_setup_failure_in_the_container_names_step_and_path_and_leaves_nothing() {
+    // /usr is read-only, so the tmpfs mount point cannot be created: this
+    // fails inside the container, after the temporary root exists.
+    let o = run(
+        As::Caller,
+        &["run", "--tmpfs", "/usr/burrow-cannot-exist", "--", "true"],
+    );
+    assert_eq!(o.status.code(), Some(125));
+    let err = stderr(&o);
+    assert!(
+        err.contains("mount") && err.contains("/usr/burrow-cannot-exist") && err.contains("Read-only"),
+        "{err}"
+    );
+}
+
+#[test]
+fn environment_is_purified_then_set_and_preserved() {
+    let tmp = Scratch::new();
+    let o = burrow(
+        As::Caller,
+        &tmp,
+        &["run", "--setenv", "FOO=bar", "--preserve", "^BURROW_KEEP", "--", "env"],
+    )
+    .env("BURROW_KEEP_ME", "kept")
+    .env("BURROW_DROP_ME", "dropped")
+    .env_remove("TERM")
+    .output()
+    .unwrap();
+    let mut vars: Vec<String> = stdout(&o).lines().map(str::to_owned).collect();
+    vars.sort();
+    assert_eq!(
+        vars,
+        [
+            "BURROW_KEEP_ME=kept",
+            "FOO=bar",
+            "HOME=/",
+            &format!("PATH={}", burrow::DEFAULT_PATH)
+        ]
+    );
+}
+
+#[test]
+fn uid_gid_hostname_chdir_and_namespaces_are_honoured() {
+    let o = run(
+        As::Rootless,
+        &[
+            "run",
+            "--uid",
+            "1000",
+            "--gid",
+            "100",
+            "--hostname",
+            "box",
+            "--chdir",
+            "/tmp",
+            "--",
+            "sh",
+            "-c",
+            "id -u; id -g; hostname; pwd; grep -c . /etc/passwd",
+        ],
+    );
+    assert_eq!(stdout(&o), "1000\n100\nbox\n/tmp\n3\n", "{}", stderr(&o));
+    let o = run(
+        As::Caller,
+        &[
+            "run",
+            "--namespaces",
+            "user,mnt",
+            "--",
+            "sh",
+            "-c",
+            "echo $$; ls /proc | wc -l",
+        ],
+    );
+    let text = stdout(&o);
+    assert_ne!(text.lines().next(), Some("1"), "no pid namespace: {text}");
+    assert_eq!(
+        text.lines().nth(1),
+        Some("0"),
+        "no /proc without a pid namespace: {text}"
+    );
+}
+
+#[test]
+fn network_is_isolated_unless_shared() {
+    let host_ifaces = std::fs::read_to_string("/proc/net/dev").unwrap().lines().count();
+    let o = run(As::Caller, &["run", "--", "cat", "/proc/net/dev"]);
+    assert_eq!(stdout(&o).lines().count(), 3, "header and lo only: {}", stdout(&o));
+    let o = run(As::Caller, &["run", "--network", "--", "cat", "/proc/net/dev"]);
+    assert_eq!(stdout(&o).lines().count(), host_ifaces);
+}
+
+#[test]
+fn a_root_directory_is_used_as_is() {
+    let rootfs = Scratch::new();
+    std::fs::create_dir(rootfs.path().join("bin")).unwrap();
+    std::fs::copy("/bin/busybox", rootfs.path().join("bin/busybox")).expect("busybox-static is installed");
+    std::os::unix::fs::symlink("busybox", rootfs.path().join("bin/sh")).unwrap();
+    let root = rootfs.path().to_str().unwrap();
+    let o = run(As::Caller, &["run", "--root", root, "--", "/bin/busybox", "ls", "/"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut entries: Vec<&str> = std::str::from_utf8(&o.stdout).unwrap().split_whitespace().collect();
+    entries.sort();
+    assert_eq!(entries, ["bin", "dev", "proc", "sys"]);
+}
+
+/// `burrow run ... sleep 60` in the background; on drop (also when a test
+/// fails) the container and burrow are killed and reaped.
+struct Sleeper {
+    runner: Option<std::process::Child>,
+    /// The container's pid 1 (`sleep`), on the host.
+    pid: i32,
+}
+
+impl Sleeper {
+    fn start(tmp: &Scratch, who: As, extra: &[&str]) -> Self {
+        let mut args = vec!["run"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--", "sleep", "60"]);
+        let runner = burrow(who, tmp, &args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut sleeper = Sleeper {
+            runner: Some(runner),
+            pid: 0,
+        };
+        sleeper.pid = wait_for_sleep_under(sleeper.runner_pid());
+        sleeper
+    }
+
+    fn runner_pid(&self) -> i32 {
+        self.runner.as_ref().map_or(0, |r| r.id() as i32)
+    }
+
+    fn signal_runner(&self, signal: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.runner_pid()), signal).unwrap();
+    }
+
+    fn finish(mut self) -> Output {
+        self.runner.take().unwrap().wait_with_output().unwrap()
+    }
+}
+
+impl Drop for Sleeper {
+    fn drop(&mut self) {
+        if let Some(mut runner) = self.runner.take() {
+            if self.pid > 0 {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid), nix::sys::signal::Signal::SIGKILL);
+            }
+            let _ = runner.kill();
+            let _ = runner.wait();
+        }
+    }
+}
+
+/// Wait (10 s at most) until a `sleep` runs under `pid`; return its pid.
+fn wait_for_sleep_under(pid: i32) -> i32 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(found) = find_sleep_under(pid) {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "the container did not start");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A descendant of `pid` whose command is `sleep`.
+fn find_sleep_under(pid: i32) -> Option<i32> {
+    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    children
+        .split_whitespace()
+        .filter_map(|c| c.parse().ok())
+        .find_map(|c: i32| {
+            let comm = std::fs::read_to_string(format!("/proc/{c}/comm")).unwrap_or_default();
+            if comm.trim() == "sleep" {
+                Some(c)
+            } else {
+                find_sleep_under(c)
+            }
+        })
+}
+
+fn enter_sees_the_container(who: As) {
+    let tmp = Scratch::new();
+    let sleeper = Sleeper::start(&tmp, who, &["--hostname", "entered"]);
+    let pid = sleeper.pid.to_string();
+    let o = run(
+        who,
+        &[
+            "enter",
+            &pid,
+            "--",
+            "sh",
+            "-c",
+            "hostname; cat /proc/1/cmdline | tr '\\0' ' '; echo; grep -c ' / tmpfs' /proc/mounts; id -u; exit 7",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(7), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "entered\nsleep 60 \n1\n0\n");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(sleeper.pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let status = sleeper.finish().status;
+    assert_eq!(status.code(), Some(137), "killed by SIGKILL: {status:?}");
+}
+
+#[test]
+fn enter_as_root() {
+    enter_sees_the_container(As::Caller);
+}
+
+#[test]
+fn enter_rootless() {
+    enter_sees_the_container(As::Rootless);
+}
+
+#[test]
+fn ctrl_c_ends_the_container_with_the_signals_status() {
+    let tmp = Scratch::new();
+    let sleeper = Sleeper::start(&tmp, As::Caller, &[]);
+    let pid = sleeper.pid;
+    let started = Instant::now();
+    sleeper.signal_runner(nix::sys::signal::Signal::SIGINT);
+    let out = sleeper.finish();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists(),
+        "the container process is gone"
+    );
+    assert!(tmp.is_empty());
+}
+
+#[test]
+fn ctrl_c_reaches_a_payload_that_handles_it() {
+    let tmp = Scratch::new();
+    let script = "trap 'echo caught; exit 42' INT; while :; do sleep 0.05; done";
+    let runner = burrow(As::Caller, &tmp, &["run", "--", "sh", "-c", script])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let sleeper = Sleeper {
+        runner: Some(runner),
+        pid: 0,
+    };
+    wait_for_sleep_under(sleeper.runner_pid());
+    sleeper.signal_runner(nix::sys::signal::Signal::SIGINT);
+    let out = sleeper.finish();
+    assert_eq!(out.status.code(), Some(42));
+    assert_eq!(stdout(&out), "caught\n");
+}
+
+#[test]
+fn a_killed_container_exits_128_plus_the_signal() {
+    let tmp = Scratch::new();
+    let sleeper = Sleeper::start(&tmp, As::Rootless, &[]);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(sleeper.pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert_eq!(sleeper.finish().status.code(), Some(137));
+}
+
+#[test]
+fn die_with_parent_takes_the_container_down_with_burrow() {
+    let tmp = Scratch::new();
+    let sleeper = Sleeper::start(&tmp, As::Caller, &["--die-with-parent"]);
+    let pid = sleeper.pid;
+    sleeper.signal_runner(nix::sys::signal::Signal::SIGKILL);
+    let _ = sleeper.finish();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Path::new(&format!("/proc/{pid}")).exists() {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if state.split(' ').nth(2) == Some("Z") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "container {pid} outlived burrow");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn the_console_is_the_callers_terminal() {
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let slave_rdev = std::fs::metadata(format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&pty.slave)))
+        .unwrap()
+        .rdev();
+    let tmp = Scratch::new();
+    let o = burrow(
+        As::Caller,
+        &tmp,
+        &["run", "--", "stat", "-L", "-c", "%t:%T %a", "/dev/console"],
+    )
+    .stdin(std::fs::File::from(pty.slave))
+    .output()
+    .unwrap();
+    let (major, minor) = (libc::major(slave_rdev), libc::minor(slave_rdev));
+    assert_eq!(stdout(&o), format!("{major:x}:{minor:x} 600\n"), "{}", stderr(&o));
+    let meta = std::fs::metadata("/dev/ptmx").unwrap();
+    assert!(meta.file_type().is_char_device());
+}
+
+#[test]
+fn probe_reports_the_kernel() {
+    let o = run(As::Caller, &["probe", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["user_namespaces"], true);
+    assert_eq!(v["setgroups"], Path::new("/proc/self/setgroups").exists());
+    assert!(v["namespaces"].as_array().unwrap().iter().any(|n| n == "mnt"));
+    let layout = if Path::new("/sys/fs/cgroup/unified").exists() {
+        "hybrid"
+    } else {
+        "unified"
+    };
+    assert_eq!(v["cgroups"], layout);
+    let o = run(As::Caller, &["probe"]);
+    assert!(
+        stdout(&o).contains("user namespaces:") && stdout(&o).contains("cgroups:"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+/// The first subordinate range of the test user in `/etc/subuid` (or
+/// `/etc/subgid`), which the test script sets up.
+fn subordinate_range(file: &str) -> (u32, u32) {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() == 3 && f[0] == TEST_USER).then(|| (f[1].parse().ok(), f[2].parse().ok()))
+        })
+        .find_map(|(a, b)| Some((a?, b?)))
+        .unwrap_or_else(|| panic!("{TEST_USER} has no range in {file}: run the README's test command"))
+}
+
+#[test]
+fn rootless_several_ranges_go_through_newuidmap() {
+    let (uid, gid) = test_user_ids();
+    let (sub_uid, uid_count) = subordinate_range("/etc/subuid");
+    let (sub_gid, gid_count) = subordinate_range("/etc/subgid");
+    let maps = [
+        format!("--uid-map=0:{uid}:1"),
+        format!("--uid-map=1:{sub_uid}:{uid_count}"),
+        format!("--gid-map=0:{gid}:1"),
+        format!("--gid-map=1:{sub_gid}:{gid_count}"),
+    ];
+    let mut args: Vec<&str> = vec!["run"];
+    args.extend(maps.iter().map(String::as_str));
+    args.extend([
+        "--",
+        "sh",
+        "-c",
+        "cat /proc/self/uid_map; touch /tmp/f; chown 1000:1000 /tmp/f; stat -c %u:%g /tmp/f",
+    ]);
+    let o = run(As::Rootless, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lines: Vec<Vec<String>> = stdout(&o)
+        .lines()
+        .map(|l| l.split_whitespace().map(str::to_owned).collect())
+        .collect();
+    assert_eq!(lines[0], ["0", &uid.to_string(), "1"]);
+    assert_eq!(lines[1], ["1", &sub_uid.to_string(), &uid_count.to_string()]);
+    assert_eq!(lines[2], ["1000:1000"]);
+    // A range the user does not own is refused by newuidmap, by name.
+    let o = run(As::Rootless, &["run", "--uid-map=0:0:1", "--", "true"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(stderr(&o).contains("newuidmap"), "{}", stderr(&o));
+}

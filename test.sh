@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Install everything the tests need, then run every test.
+#
+# Run as root on a fresh Debian bookworm machine with Rust installed (this is
+# what CI does through .ci/run). It installs the Debian packages the tests
+# use, creates the unprivileged user `burrowtest` (with subordinate ids) for
+# the rootless tests, checks formatting and lints, runs `cargo test` for the
+# whole workspace, and finally checks that nothing was left behind.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+say() { printf '\n== %s\n' "$*"; }
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "test.sh: run me as root: the tests create a user and compare root and rootless runs" >&2
+    exit 1
+fi
+
+say "Debian packages"
+packages=()
+command -v busybox >/dev/null || packages+=(busybox-static)   # a tiny rootfs for --root tests
+command -v newuidmap >/dev/null || packages+=(uidmap)          # several id ranges, rootless
+command -v runuser >/dev/null || packages+=(util-linux)        # run tests as the test user
+command -v useradd >/dev/null || packages+=(passwd)
+if [ ${#packages[@]} -gt 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
+fi
+echo "ok: busybox newuidmap runuser useradd"
+
+say "the unprivileged test user"
+if ! id burrowtest >/dev/null 2>&1; then
+    useradd --no-create-home --home-dir / --shell /usr/sbin/nologin burrowtest
+fi
+for file in /etc/subuid /etc/subgid; do
+    grep -q '^burrowtest:' "$file" 2>/dev/null || echo "burrowtest:100000:65536" >> "$file"
+done
+echo "ok: $(id burrowtest)"
+
+say "format and lints"
+if cargo fmt --version >/dev/null 2>&1; then
+    cargo fmt --all -- --check
+else
+    echo "rustfmt is not installed for this toolchain: not checked"
+fi
+if cargo clippy --version >/dev/null 2>&1; then
+    cargo clippy --workspace --all-targets --quiet -- -D warnings
+else
+    echo "clippy is not installed for this toolchain: not checked"
+fi
+
+say "tests"
+leftovers() { find "${TMPDIR:-/tmp}" -maxdepth 1 \( -name 'burrow-root.*' -o -name 'burrow-test.*' -o -name 'burrow-cli-*' \) 2>/dev/null | sort; }
+before=$(leftovers)
+cargo test --workspace
+after=$(leftovers)
+
+say "nothing left behind"
+new=$(comm -13 <(echo "$before") <(echo "$after"))
+if [ -n "$new" ]; then
+    echo "the tests left these behind:" >&2
+    echo "$new" >&2
+    exit 1
+fi
+if pgrep -u burrowtest >/dev/null; then
+    echo "processes of burrowtest are still running:" >&2
+    pgrep -a -u burrowtest >&2
+    exit 1
+fi
+echo "ok: no temporary roots, scratch directories or test processes remain"
