@@ -23,8 +23,8 @@ pub enum Message {
     Failed(SetupError),
     /// Excursion → parent: the value the excursion's closure returned.
     Value(serde_json::Value),
-    /// Excursion → parent: the joined process ended with this raw wait
-    /// status.
+    /// Excursion → parent: the process that ran inside the container
+    /// ended like this.
     Exited(crate::ExitStatus),
 }
 

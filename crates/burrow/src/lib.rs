@@ -75,7 +75,6 @@ mod spec;
 mod status;
 mod sys;
 
-pub use channel::Message;
 pub use error::{Error, Result, SetupError, Step};
 pub use excursion::Excursion;
 pub use idmap::{find_helper, IdMap};
