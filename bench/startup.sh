@@ -6,7 +6,7 @@
 # Usage: bench/startup.sh [--rootless USER] [--no-rootless] [--no-build]
 #
 #   --rootless USER  also run every command as USER (via `runuser -u USER --`);
-#                    default: the user `burrowtest`, when it exists
+#                    default, when run as root: the user `burrowtest`, if it exists
 #   --no-rootless    only the case of the invoking user
 #   --no-build       skip `cargo build --release` (use target/release/burrow as it is)
 #
@@ -38,7 +38,7 @@ while [[ $# -gt 0 ]]; do
 done
 if [[ -n $ROOTLESS_USER && $ROOTLESS == auto ]]; then ROOTLESS=yes; fi
 if [[ $ROOTLESS == auto ]]; then
-    if id -u burrowtest >/dev/null 2>&1; then ROOTLESS_USER=burrowtest; ROOTLESS=yes; else ROOTLESS=no; fi
+    if [[ $(id -u) -eq 0 ]] && id -u burrowtest >/dev/null 2>&1; then ROOTLESS_USER=burrowtest; ROOTLESS=yes; else ROOTLESS=no; fi
 fi
 if (( ROUNDS < 1 )); then ROUNDS=1; fi
 if (( RUNS < ROUNDS * 2 )); then echo "RUNS must be at least 2*ROUNDS" >&2; exit 2; fi
