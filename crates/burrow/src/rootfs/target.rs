@@ -71,35 +71,46 @@ impl RootDir {
         }
         let (parent, name) = split(dest).ok_or_else(|| fail(Errno::EINVAL, "the target has no parent"))?;
         let parent_fd = self.create_following(&parent, Kind::Dir, step, depth + 1)?;
+        // Create the last component relative to the parent's fd and open it
+        // without following anything: one component below a directory we
+        // resolved inside the root cannot lead out of it.
         let made = match kind {
-            Kind::Dir => nix::sys::stat::mkdirat(&parent_fd, name.as_path(), Mode::from_bits_truncate(0o755)),
+            Kind::Dir => nix::sys::stat::mkdirat(&parent_fd, name.as_path(), Mode::from_bits_truncate(0o755))
+                .and_then(|()| {
+                    nix::fcntl::openat(
+                        &parent_fd,
+                        name.as_path(),
+                        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                        Mode::empty(),
+                    )
+                }),
+            // A mount on /proc/self/fd/N does not care how N was opened.
             Kind::File => nix::fcntl::openat(
                 &parent_fd,
                 name.as_path(),
                 OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
                 Mode::from_bits_truncate(0o644),
-            )
-            .map(drop),
+            ),
         };
         match made {
-            Ok(()) => {}
-            Err(Errno::EEXIST) => {
+            Ok(fd) => Ok(fd),
+            Err(Errno::EEXIST) => match nix::fcntl::readlinkat(&parent_fd, name.as_path()) {
                 // A dangling symlink: create what it points to, resolved with
                 // the root as `/`.
-                if let Ok(link) = nix::fcntl::readlinkat(&parent_fd, name.as_path()) {
+                Ok(link) => {
                     let link = Path::new(&link);
                     let target = if link.is_absolute() {
                         link.to_path_buf()
                     } else {
                         parent.join(link)
                     };
-                    return self.create_following(&target, kind, step, depth + 1);
+                    self.create_following(&target, kind, step, depth + 1)
                 }
-            }
-            Err(e) => return Err(fail(e, "cannot create the target")),
+                // Someone else created it meanwhile: resolve it normally.
+                Err(_) => self.open_path(dest).map_err(|e| fail(e, "cannot resolve the created target")),
+            },
+            Err(e) => Err(fail(e, "cannot create the target")),
         }
-        self.open_path(dest)
-            .map_err(|e| fail(e, "cannot resolve the created target"))
     }
 
     /// Create a symlink at `dest` pointing to `target`; an identical
