@@ -75,11 +75,11 @@ pub struct RunArgs {
     pub hostname: Option<String>,
 
     /// Your uid inside the container (default 0). Example: --uid 1000
-    #[arg(long, value_name = "UID")]
+    #[arg(long, value_name = "UID", value_parser = clap::value_parser!(u32).range(..4294967295))]
     pub uid: Option<u32>,
 
     /// Your gid inside the container (default 0). Example: --gid 1000
-    #[arg(long, value_name = "GID")]
+    #[arg(long, value_name = "GID", value_parser = clap::value_parser!(u32).range(..4294967295))]
     pub gid: Option<u32>,
 
     /// Map COUNT uids from INSIDE to OUTSIDE on the host, instead of mapping

@@ -40,18 +40,22 @@ pub fn spec_from_args(args: RunArgs) -> Result<ContainerSpec> {
         .die_with_parent(args.die_with_parent);
     let uid = args.uid.unwrap_or(0);
     let gid = args.gid.unwrap_or(0);
-    if namespaces.contains(Namespace::User) {
-        b = b.map_caller(uid, gid, 1);
-        for s in &args.uid_map {
-            b = b.uid_map(parse_map("--uid-map", s)?);
-        }
-        for s in &args.gid_map {
-            b = b.gid_map(parse_map("--gid-map", s)?);
-        }
-    } else if !(args.uid_map.is_empty() && args.gid_map.is_empty()) {
+    let explicit_maps = !(args.uid_map.is_empty() && args.gid_map.is_empty());
+    if explicit_maps && !namespaces.contains(Namespace::User) {
         bail!("--uid-map and --gid-map need the user namespace");
+    }
+    if namespaces.contains(Namespace::User) && !explicit_maps {
+        // The seed's way: you appear as --uid/--gid inside.
+        b = b.map_caller(uid, gid, 1);
     } else if args.uid.is_some() || args.gid.is_some() {
+        // With your own maps, or no user namespace: switch to them inside.
         b = b.user(uid, gid);
+    }
+    for s in &args.uid_map {
+        b = b.uid_map(parse_map("--uid-map", s)?);
+    }
+    for s in &args.gid_map {
+        b = b.gid_map(parse_map("--gid-map", s)?);
     }
     let hostname = match (namespaces.contains(Namespace::Uts), args.hostname) {
         (true, name) => Some(name.unwrap_or_else(|| "burrow".into())),
@@ -83,12 +87,16 @@ pub fn spec_from_args(args: RunArgs) -> Result<ContainerSpec> {
         b = b.bind(src, dst);
     }
     for dst in &args.tmpfs {
-        if !dst.starts_with('/') {
-            bail!("--tmpfs {dst}: the destination must be an absolute path");
-        }
+        check_destination("--tmpfs", dst, dst)?;
         b = b.tmpfs(dst);
     }
     if let Some(dir) = &args.chdir {
+        if !dir.is_absolute() {
+            bail!(
+                "--chdir {}: must be an absolute path inside the container",
+                dir.display()
+            );
+        }
         b = b.cwd(dir);
     }
     for (k, v) in crate::env::build(&args.preserve, &args.setenv)? {
@@ -176,11 +184,22 @@ fn parse_bind(flag: &str, s: &str) -> Result<(PathBuf, PathBuf)> {
         bail!("{flag} {s}: source {}: {e}", src.display());
     }
     let dst = match dst {
-        Some(d) if !d.starts_with('/') => bail!("{flag} {s}: destination {d:?} must be an absolute path"),
         Some(d) => PathBuf::from(d),
         None => src.clone(),
     };
+    check_destination(flag, s, &dst.to_string_lossy())?;
     Ok((src, dst))
+}
+
+/// A destination inside the container: absolute, and not the root itself.
+fn check_destination(flag: &str, arg: &str, dst: &str) -> Result<()> {
+    if !dst.starts_with('/') {
+        bail!("{flag} {arg}: destination {dst:?} must be an absolute path");
+    }
+    if Path::new(dst).components().count() == 1 {
+        bail!("{flag} {arg}: cannot cover the container's root; use --root to choose it");
+    }
+    Ok(())
 }
 
 fn absolute(p: &Path) -> PathBuf {

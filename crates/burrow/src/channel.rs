@@ -2,10 +2,12 @@
 //!
 //! One enum, framed as a 4-byte little-endian length and a JSON body over a
 //! `SOCK_STREAM` socketpair (both ends close-on-exec). End of file is a
-//! message too: after `Go`, it means the payload was exec'd.
+//! message too: after `Exec`, it means the payload was exec'd.
 
 use std::io::{Read, Write};
+use std::os::fd::RawFd;
 use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -16,9 +18,11 @@ use crate::error::{Error, Result, SetupError};
 pub enum Message {
     /// Parent → child: the id maps are written; go on with setup.
     Go,
-    /// Child → parent: setup is done and a closure payload is starting
-    /// (an exec'd payload is announced by end of file instead).
+    /// Child → parent: setup is done and a closure payload is starting.
     Started,
+    /// Child → parent: setup is done and `execve` comes next; the end of
+    /// file that follows (the channel is close-on-exec) means it succeeded.
+    Exec,
     /// Child → parent: setup failed; the child exits after sending this.
     Failed(SetupError),
     /// Excursion → parent: the value the excursion's closure returned.
@@ -73,4 +77,48 @@ fn read_full(stream: &mut UnixStream, buf: &mut [u8]) -> Result<usize> {
         }
     }
     Ok(got)
+}
+
+/// Channel fds of setups still in progress, so that a container cloned by
+/// another thread meanwhile can close its copies of them (otherwise it keeps
+/// them open, and the parent waiting for end of file waits for it too).
+/// A fixed set of atomic slots: the child reads it without locking.
+static IN_FLIGHT: [AtomicI32; 64] = [const { AtomicI32::new(-1) }; 64];
+
+/// While alive, the fds given to [`InFlight::register`] are in the set.
+pub(crate) struct InFlight(Vec<usize>);
+
+impl InFlight {
+    /// Add `fds` to the set (best effort: a full set just skips them).
+    pub fn register(fds: &[RawFd]) -> Self {
+        let mut taken = Vec::with_capacity(fds.len());
+        for &fd in fds {
+            if let Some(i) = IN_FLIGHT.iter().position(|slot| {
+                slot.compare_exchange(-1, fd, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok()
+            }) {
+                taken.push(i);
+            }
+        }
+        InFlight(taken)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        for &i in &self.0 {
+            IN_FLIGHT[i].store(-1, Ordering::Release);
+        }
+    }
+}
+
+/// In a freshly cloned child: close every in-flight channel fd except
+/// `keep` (the child's own ends).
+pub(crate) fn close_in_flight_except(keep: &[RawFd]) {
+    for slot in &IN_FLIGHT {
+        let fd = slot.load(Ordering::Acquire);
+        if fd >= 0 && !keep.contains(&fd) {
+            crate::sys::close_raw(fd);
+        }
+    }
 }

@@ -114,22 +114,20 @@ pub enum Error {
         reason: String,
     },
     /// A system call in this (the parent) process failed.
-    #[error("{what}: {source}")]
+    #[error("{what}: {}", errno.desc())]
     Sys {
         /// What was being done, including the path.
         what: String,
         /// The errno.
-        #[source]
-        source: nix::errno::Errno,
+        errno: nix::errno::Errno,
     },
     /// An I/O error in this process, with what was being done.
-    #[error("{what}: {source}")]
+    #[error("{what}: {error}")]
     Io {
         /// What was being done, including the path.
         what: String,
         /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The container process reported a failure during setup.
     #[error("container setup failed")]
@@ -152,18 +150,18 @@ pub enum Error {
 
 impl Error {
     /// A parent-side system call failure.
-    pub(crate) fn sys(what: impl Into<String>, source: nix::errno::Errno) -> Self {
+    pub(crate) fn sys(what: impl Into<String>, errno: nix::errno::Errno) -> Self {
         Error::Sys {
             what: what.into(),
-            source,
+            errno,
         }
     }
 
     /// A parent-side I/O failure.
-    pub(crate) fn io(what: impl Into<String>, source: std::io::Error) -> Self {
+    pub(crate) fn io(what: impl Into<String>, error: std::io::Error) -> Self {
         Error::Io {
             what: what.into(),
-            source,
+            error,
         }
     }
 

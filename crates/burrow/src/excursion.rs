@@ -6,7 +6,7 @@
 //! skipped. A helper process joins, then forks the code's process, so the
 //! code really runs inside the container's pid namespace.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixStream;
 
@@ -16,8 +16,9 @@ use nix::unistd::{Gid, Pid, Uid};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::channel::{self, Message};
+use crate::channel::{self, InFlight, Message};
 use crate::error::{Error, Result, SetupError, Step};
+use crate::exec::{CStrings, Command};
 use crate::namespace::{Namespace, NamespaceSet};
 use crate::status::{reap, ExitStatus};
 use crate::sys::{self, Forked};
@@ -90,8 +91,15 @@ impl Excursion {
         if argv.is_empty() {
             return Err(Error::spec("payload", "the command is empty"));
         }
-        self.excursion(|_| Err(crate::spawn::exec(argv, &self.env)))
-            .map(|(status, _)| status)
+        // Prepared before the fork, like spawn's command.
+        let command = Command::new(argv, &self.env);
+        let env = CStrings::environment(&self.env);
+        self.excursion(|_| {
+            sys::cloexec_from(3)
+                .map_err(|e| SetupError::sys(Step::Exec, None, e, "cannot mark inherited fds close-on-exec"))?;
+            Err(command.exec(&env))
+        })
+        .map(|(status, _)| status)
     }
 
     /// Run `f` inside the container and return its exit status (its return
@@ -129,10 +137,14 @@ impl Excursion {
     ) -> Result<(ExitStatus, Option<serde_json::Value>)> {
         let (mut parent_end, mut child_end) =
             UnixStream::pair().map_err(|e| Error::io("creating the excursion socketpair", e))?;
+        let own = [parent_end.as_raw_fd(), child_end.as_raw_fd()];
+        let env = CStrings::environment(&self.env);
+        let _in_flight = InFlight::register(&own);
         let helper = match sys::clone3_fork(0).map_err(|e| Error::sys("forking the excursion helper", e))? {
             Forked::Child => {
+                channel::close_in_flight_except(&own);
                 drop(parent_end);
-                let report = match self.join_and_run(&mut child_end, body) {
+                let report = match self.join_and_run(&mut child_end, &env, body) {
                     Ok(status) => Message::Exited(status),
                     Err(report) => Message::Failed(report),
                 };
@@ -164,8 +176,18 @@ impl Excursion {
     fn join_and_run(
         &self,
         channel: &mut UnixStream,
+        env: &CStrings,
         body: impl FnOnce(&mut UnixStream) -> Result<i32, SetupError>,
     ) -> Result<ExitStatus, SetupError> {
+        // Nothing in the container may ptrace this process or reach its fds
+        // and executable through /proc while it runs burrow's code there.
+        sys::set_non_dumpable().map_err(|e| SetupError::sys(Step::Join, None, e, "cannot make burrow non-dumpable"))?;
+        // Leave the host's supplementary groups behind (a user namespace
+        // that denies setgroups would otherwise keep them for good).
+        match nix::unistd::setgroups(&[]) {
+            Ok(()) | Err(Errno::EPERM) => {}
+            Err(e) => return Err(SetupError::sys(Step::Join, None, e, "cannot drop supplementary groups")),
+        }
         let flags: CloneFlags = self.join.clone_flags();
         nix::sched::setns(&self.pidfd, flags).map_err(|e| {
             SetupError::sys(
@@ -176,25 +198,17 @@ impl Excursion {
             )
         })?;
         if self.join.contains(Namespace::User) {
-            // Like nsenter: become root of the joined user namespace, when it
-            // maps root (a rootless container joined by host root may not).
-            let _ = nix::unistd::setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0));
-            let _ = nix::unistd::setgroups(&[]);
-            let _ = nix::unistd::setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0));
+            become_root_if_mapped()?;
         }
         match sys::clone3_fork(0)
             .map_err(|e| SetupError::sys(Step::Join, None, e, "cannot fork inside the container"))?
         {
             Forked::Child => {
                 sys::reset_signals();
-                sys::clear_environment();
-                for (key, value) in &self.env {
-                    std::env::set_var(key, value);
-                }
+                sys::set_environ(env.as_ptr());
                 let result = nix::unistd::chdir("/")
-                    .map_err(|e| SetupError::sys(Step::Cwd, Some("/".into()), e, "cannot change directory to"))
-                    .and_then(|()| body(channel));
-                match result {
+                    .map_err(|e| SetupError::sys(Step::Cwd, Some("/".into()), e, "cannot change directory to"));
+                match result.and_then(|()| crate::spawn::run_closure_result(|| body(channel))) {
                     Ok(code) => sys::exit_now(code),
                     Err(report) => {
                         let _ = channel::send(channel, &Message::Failed(report));
@@ -210,4 +224,33 @@ impl Excursion {
             }),
         }
     }
+}
+
+/// Like nsenter: become root of the joined user namespace. When root is not
+/// mapped there, stay who we are if we are mapped; otherwise refuse, since
+/// the overflow id could do nothing useful.
+fn become_root_if_mapped() -> Result<(), SetupError> {
+    let root_gid = Gid::from_raw(0);
+    let root_uid = Uid::from_raw(0);
+    let became = nix::unistd::setresgid(root_gid, root_gid, root_gid)
+        .and_then(|()| nix::unistd::setresuid(root_uid, root_uid, root_uid));
+    match became {
+        Ok(()) => Ok(()),
+        Err(_) if !is_overflow_id() => Ok(()),
+        Err(e) => Err(SetupError::sys(
+            Step::Join,
+            None,
+            e,
+            "neither root nor your own uid is mapped in the container's user namespace",
+        )),
+    }
+}
+
+/// Whether this process's uid has no mapping in its user namespace.
+fn is_overflow_id() -> bool {
+    let overflow = std::fs::read_to_string("/proc/sys/kernel/overflowuid")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(65534);
+    nix::unistd::geteuid().as_raw() == overflow
 }

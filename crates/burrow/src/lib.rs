@@ -65,6 +65,7 @@
 mod channel;
 mod error;
 mod excursion;
+mod exec;
 mod idmap;
 mod namespace;
 mod probe;
@@ -77,6 +78,7 @@ mod sys;
 
 pub use error::{Error, Result, SetupError, Step};
 pub use excursion::Excursion;
+pub use exec::DEFAULT_PATH;
 pub use idmap::{find_helper, IdMap};
 pub use namespace::{Namespace, NamespaceSet};
 pub use probe::{
@@ -84,7 +86,7 @@ pub use probe::{
     CgroupLayout, Probe,
 };
 pub use run::{run, run_with_hook, FORWARDED_SIGNALS};
-pub use spawn::{spawn, Container, DEFAULT_PATH};
+pub use spawn::{spawn, Container};
 pub use spec::{Closure, ContainerSpec, ContainerSpecBuilder, Mount, Payload, Root, User};
 pub use status::ExitStatus;
 

@@ -29,9 +29,11 @@ pub fn run(spec: &ContainerSpec) -> Result<ExitStatus> {
 /// it is running (the seed's `process-spawned-hook`).
 ///
 /// While it waits, SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to this process
-/// are passed on to the container. A pid 1 in a new pid namespace ignores
-/// every signal it has no handler for, so Ctrl-C would do nothing to, say,
-/// `sleep`; when the payload does not catch the signal, burrow ends it with
+/// are passed on to the container, unless it ignores them (or they came
+/// from the terminal, which already sent them to the container's process
+/// group). A pid 1 in a new pid namespace is immune to every signal it has
+/// no handler for, so Ctrl-C would do nothing to, say, `sleep`; when the
+/// payload leaves the signal at its default action, burrow ends it with
 /// SIGKILL instead and reports it as killed by the original signal, as the
 /// same program would be outside a container. The temporary root of an
 /// ephemeral container is removed before this returns, also when setup
@@ -82,12 +84,26 @@ fn forward_until_exit(container: &Container, mask: &SigSet, pid_ns: bool) -> Res
             if exited {
                 continue;
             }
-            if pid_ns && !catches(container.pid(), signal) {
-                tracing::debug!(%signal, "pid 1 does not catch it; ending the container with SIGKILL");
-                replaced = Some(signal);
-                let _ = container.signal(Signal::SIGKILL);
-            } else {
-                let _ = container.signal(signal);
+            // A terminal's ^C (si_code SI_KERNEL) already reached the
+            // container, which shares burrow's process group: not again.
+            let from_terminal = info.ssi_code == libc::SI_KERNEL;
+            match disposition(container.pid(), signal) {
+                Disposition::Ignored => {}
+                Disposition::Caught if !from_terminal => {
+                    let _ = container.signal(signal);
+                }
+                Disposition::Caught => {}
+                // The kernel drops unhandled signals to a pid namespace's
+                // init; end it the way the signal would end any other process.
+                Disposition::Default if pid_ns => {
+                    tracing::debug!(%signal, "pid 1 does not handle it; ending the container with SIGKILL");
+                    replaced = Some(signal);
+                    let _ = container.signal(Signal::SIGKILL);
+                }
+                Disposition::Default if !from_terminal => {
+                    let _ = container.signal(signal);
+                }
+                Disposition::Default => {}
             }
         }
         if exited {
@@ -96,12 +112,33 @@ fn forward_until_exit(container: &Container, mask: &SigSet, pid_ns: bool) -> Res
     }
 }
 
-/// Whether process `pid` has a handler for `signal` (its `SigCgt` mask).
-fn catches(pid: Pid, signal: Signal) -> bool {
+/// What a process does with a signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Disposition {
+    /// It has a handler.
+    Caught,
+    /// It ignores the signal.
+    Ignored,
+    /// The default action.
+    Default,
+}
+
+/// Read what process `pid` does with `signal` (`SigCgt` and `SigIgn` in
+/// `/proc/PID/status`).
+fn disposition(pid: Pid, signal: Signal) -> Disposition {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("SigCgt:"))
-        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
-        .is_some_and(|bits| bits & (1 << (signal as i32 - 1)) != 0)
+    let has = |field: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+            .is_some_and(|bits| bits & (1 << (signal as i32 - 1)) != 0)
+    };
+    if has("SigCgt:") {
+        Disposition::Caught
+    } else if has("SigIgn:") {
+        Disposition::Ignored
+    } else {
+        Disposition::Default
+    }
 }

@@ -3,35 +3,32 @@
 //!
 //! ```text
 //! parent                               child
+//! prepare argv, env, PATH candidates
 //! clone3(flags | CLONE_PIDFD) ───────▶ reset signals, parent-death signal
 //! write uid/gid maps                   wait for Go (only with a user ns)
 //! send Go ───────────────────────────▶ private propagation, root, /proc,
 //!                                      /sys, /dev, mounts, pivot_root
-//!                                      hostname, user, cwd, env
-//! ◀── EOF (exec'd) | Started | Failed  exec the command / run the closure
+//!                                      hostname, user, cwd, close-on-exec
+//! ◀── Exec + EOF | Started | Failed    exec the command / run the closure
 //! ```
 
-use std::ffi::{CString, OsStr};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
 use nix::unistd::{Gid, Pid, Uid};
 
-use crate::channel::{self, Message};
+use crate::channel::{self, InFlight, Message};
 use crate::error::{Error, Result, SetupError, Step};
+use crate::exec::{CStrings, Command};
 use crate::idmap;
 use crate::namespace::Namespace;
 use crate::rootfs;
-use crate::spec::{ContainerSpec, Payload, Root};
+use crate::spec::{ContainerSpec, Payload};
 use crate::status::{reap, ExitStatus};
 use crate::sys::{self, Forked};
-
-/// The `PATH` used to find the command when the spec's environment has none.
-pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// A running container: its pid 1 as seen from the host, and a pidfd for it.
 ///
@@ -41,7 +38,6 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 pub struct Container {
     pid: Pid,
     pidfd: OwnedFd,
-    temp_root: Option<TempRoot>,
     status: Option<ExitStatus>,
 }
 
@@ -63,16 +59,14 @@ impl Container {
             .map_err(|e| Error::sys(format!("sending {signal} to container process {}", self.pid), e))
     }
 
-    /// Wait for the container process to end and return how it ended; the
-    /// temporary root, if any, is removed. Calling it again returns the same
-    /// status.
+    /// Wait for the container process to end and return how it ended.
+    /// Calling it again returns the same status.
     pub fn wait(&mut self) -> Result<ExitStatus> {
         if let Some(status) = self.status {
             return Ok(status);
         }
         let status = reap(self.pid)?;
         self.status = Some(status);
-        self.temp_root = None;
         Ok(status)
     }
 
@@ -80,40 +74,6 @@ impl Container {
     fn abort(&mut self) {
         let _ = self.signal(Signal::SIGKILL);
         let _ = self.wait();
-    }
-}
-
-/// A directory under `$TMPDIR` (or `/tmp`) for an ephemeral root's mount
-/// point. On the host it stays empty (the tmpfs is mounted only in the
-/// container's mount namespace), so removing it is a plain `rmdir`, never a
-/// recursive delete that could reach into a mount. It is removed as soon as
-/// the container has pivoted away from it, so even a burrow killed with
-/// SIGKILL later leaves nothing behind.
-#[derive(Debug)]
-struct TempRoot(PathBuf);
-
-impl TempRoot {
-    fn new() -> Result<Self> {
-        let base = std::env::var_os("TMPDIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| "/tmp".into());
-        let template = base.join("burrow-root.XXXXXX");
-        nix::unistd::mkdtemp(&template)
-            .map(TempRoot)
-            .map_err(|e| Error::sys(format!("creating a temporary root in {}", base.display()), e))
-    }
-}
-
-impl TempRoot {
-    /// `rmdir` the mount point; whether it is gone.
-    fn remove(&self) -> bool {
-        std::fs::remove_dir(&self.0).is_ok()
-    }
-}
-
-impl Drop for TempRoot {
-    fn drop(&mut self) {
-        self.remove();
     }
 }
 
@@ -127,17 +87,11 @@ impl Drop for TempRoot {
 /// path and errno, and the half-made container is reaped.
 pub fn spawn(spec: &ContainerSpec) -> Result<Container> {
     spec.validate()?;
-    let temp_root = match spec.root {
-        Root::Ephemeral => Some(TempRoot::new()?),
-        _ => None,
-    };
-    let root_path = match (&spec.root, &temp_root) {
-        (Root::Directory(dir), _) => Some(dir.clone()),
-        (_, Some(temp)) => Some(temp.0.clone()),
-        _ => None,
-    };
+    // Everything the child needs is prepared here, before the fork.
+    let plan = ChildPlan::new(spec)?;
     let (mut parent_end, child_end) =
         UnixStream::pair().map_err(|e| Error::io("creating the parent/child socketpair", e))?;
+    let _in_flight = InFlight::register(&[parent_end.as_raw_fd(), child_end.as_raw_fd()]);
     let flags = spec.namespaces.clone_flags().bits() as u64;
     let forked = {
         let _span = tracing::debug_span!("step", name = "clone3").entered();
@@ -150,27 +104,19 @@ pub fn spawn(spec: &ContainerSpec) -> Result<Container> {
     };
     match forked {
         Forked::Child => {
+            channel::close_in_flight_except(&[parent_end.as_raw_fd(), child_end.as_raw_fd()]);
             drop(parent_end);
-            child_main(spec, root_path.as_deref(), child_end)
+            child_main(spec, &plan, child_end)
         }
         Forked::Parent { pid, pidfd } => {
             drop(child_end);
             let mut container = Container {
                 pid,
                 pidfd,
-                temp_root,
                 status: None,
             };
             match handshake(spec, &mut container, &mut parent_end) {
-                Ok(()) => {
-                    // The container has pivoted away from the mount point, so
-                    // the empty host directory can go now; if that fails, it
-                    // goes after `wait`.
-                    if container.temp_root.as_ref().is_some_and(TempRoot::remove) {
-                        container.temp_root = None;
-                    }
-                    Ok(container)
-                }
+                Ok(()) => Ok(container),
                 Err(e) => {
                     container.abort();
                     Err(match e {
@@ -183,6 +129,38 @@ pub fn spawn(spec: &ContainerSpec) -> Result<Container> {
     }
 }
 
+/// What the child needs beyond the spec, computed in the parent so the
+/// child allocates as little as possible.
+struct ChildPlan {
+    /// A pidfd of this process, to detect its death during setup.
+    parent: OwnedFd,
+    /// Become uid/gid 0 of the new user namespace after the maps are
+    /// written, because the caller's own ids are not mapped.
+    become_root: (bool, bool),
+    env: CStrings,
+    command: Option<Command>,
+}
+
+impl ChildPlan {
+    fn new(spec: &ContainerSpec) -> Result<Self> {
+        let parent = sys::pidfd_open(nix::unistd::getpid()).map_err(|e| Error::sys("opening a pidfd of burrow", e))?;
+        let user_ns = spec.namespaces.contains(Namespace::User);
+        let unmapped = |maps: &[crate::IdMap], id: u32| !maps.iter().any(|m| id.wrapping_sub(m.outside) < m.count);
+        Ok(ChildPlan {
+            parent,
+            become_root: (
+                user_ns && unmapped(&spec.uid_maps, Uid::effective().as_raw()),
+                user_ns && unmapped(&spec.gid_maps, Gid::effective().as_raw()),
+            ),
+            env: CStrings::environment(&spec.env),
+            command: match &spec.payload {
+                Payload::Command(argv) => Some(Command::new(argv, &spec.env)),
+                Payload::Closure(_) => None,
+            },
+        })
+    }
+}
+
 /// The parent's half of setup: maps, go-ahead, and the child's verdict.
 fn handshake(spec: &ContainerSpec, container: &mut Container, channel: &mut UnixStream) -> Result<()> {
     if spec.namespaces.contains(Namespace::User) {
@@ -191,18 +169,24 @@ fn handshake(spec: &ContainerSpec, container: &mut Container, channel: &mut Unix
         channel::send(channel, &Message::Go)?;
     }
     let _span = tracing::debug_span!("step", name = "child_setup").entered();
-    match channel::recv(channel)? {
-        None if matches!(spec.payload, Payload::Command(_)) => Ok(()),
-        Some(Message::Started) if matches!(spec.payload, Payload::Closure(_)) => Ok(()),
-        Some(Message::Failed(report)) => Err(Error::Setup(report)),
-        None => Err(Error::Vanished(ExitStatus::Exited(-1))),
-        Some(other) => Err(Error::Channel(format!("unexpected message {other:?} during setup"))),
+    let mut exec_announced = false;
+    loop {
+        match channel::recv(channel)? {
+            Some(Message::Exec) if !exec_announced && matches!(spec.payload, Payload::Command(_)) => {
+                exec_announced = true
+            }
+            None if exec_announced => return Ok(()),
+            Some(Message::Started) if matches!(spec.payload, Payload::Closure(_)) => return Ok(()),
+            Some(Message::Failed(report)) => return Err(Error::Setup(report)),
+            None => return Err(Error::Vanished(ExitStatus::Exited(-1))),
+            Some(other) => return Err(Error::Channel(format!("unexpected message {other:?} during setup"))),
+        }
     }
 }
 
 /// The container process: run the steps, then the payload; never return.
-fn child_main(spec: &ContainerSpec, root: Option<&Path>, mut channel: UnixStream) -> ! {
-    match child_steps(spec, root, &mut channel) {
+fn child_main(spec: &ContainerSpec, plan: &ChildPlan, mut channel: UnixStream) -> ! {
+    match child_steps(spec, plan, &mut channel) {
         Ok(code) => sys::exit_now(code),
         Err(report) => {
             let _ = channel::send(&mut channel, &Message::Failed(report));
@@ -214,17 +198,24 @@ fn child_main(spec: &ContainerSpec, root: Option<&Path>, mut channel: UnixStream
 /// The child's steps, in the order that works: maps before anything that
 /// needs privilege; private propagation before any mount; the root built and
 /// entered before hostname, user switch and cwd; close-on-exec last.
-fn child_steps(spec: &ContainerSpec, root: Option<&Path>, channel: &mut UnixStream) -> Result<i32, SetupError> {
+fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream) -> Result<i32, SetupError> {
     sys::reset_signals();
-    if spec.die_with_parent {
-        set_parent_death_signal()?;
+    // Die with burrow while setting up, so a killed burrow leaves no
+    // half-made container; check it did not die before we asked.
+    set_parent_death_signal(libc::SIGKILL)?;
+    // (A pidfd polls readable once its process has exited; this works from
+    // a new pid namespace, where signalling the parent would not.)
+    let mut parent = [PollFd::new(plan.parent.as_fd(), PollFlags::POLLIN)];
+    if poll(&mut parent, PollTimeout::ZERO).is_ok_and(|n| n > 0) {
+        sys::exit_now(127);
     }
     if spec.namespaces.contains(Namespace::User) {
         wait_for_go(channel)?;
+        become_namespace_root(plan.become_root)?;
     }
-    if let Some(root) = root {
+    if spec.builds_root() {
         rootfs::make_private()?;
-        rootfs::build_and_enter(spec, root)?;
+        rootfs::build_and_enter(spec)?;
     }
     if let Some(name) = &spec.hostname {
         nix::unistd::sethostname(name)
@@ -232,46 +223,76 @@ fn child_steps(spec: &ContainerSpec, root: Option<&Path>, channel: &mut UnixStre
     }
     if let Some(user) = &spec.user {
         switch_user(user)?;
-        if spec.die_with_parent {
-            // Changing credentials clears the parent-death signal.
-            set_parent_death_signal()?;
-        }
     }
+    // Changing credentials clears the parent-death signal, so set it (or
+    // clear it, for a container that should outlive burrow) last.
+    set_parent_death_signal(if spec.die_with_parent { libc::SIGKILL } else { 0 })?;
     nix::unistd::chdir(&spec.cwd)
         .map_err(|e| SetupError::sys(Step::Cwd, Some(spec.cwd.clone()), e, "cannot change directory to"))?;
     sys::cloexec_from(3)
         .map_err(|e| SetupError::sys(Step::Exec, None, e, "cannot mark inherited fds close-on-exec"))?;
-    match &spec.payload {
-        Payload::Command(argv) => Err(exec(argv, &spec.env)),
-        Payload::Closure(closure) => {
-            sys::clear_environment();
-            for (key, value) in &spec.env {
-                std::env::set_var(key, value);
-            }
-            let _ = channel::send(channel, &Message::Started);
-            Ok((closure.0)())
+    match (&spec.payload, &plan.command) {
+        (Payload::Command(_), Some(command)) => {
+            channel::send(channel, &Message::Exec).map_err(|e| channel_error(e.to_string()))?;
+            Err(command.exec(&plan.env))
         }
+        (Payload::Closure(closure), _) => {
+            sys::set_environ(plan.env.as_ptr());
+            let _ = channel::send(channel, &Message::Started);
+            Ok(run_closure(|| (closure.0)()))
+        }
+        (Payload::Command(_), None) => Err(channel_error("internal error: no prepared command".into())),
     }
 }
 
-fn set_parent_death_signal() -> Result<(), SetupError> {
-    sys::set_parent_death_signal(libc::SIGKILL)
-        .map_err(|e| SetupError::sys(Step::Handshake, None, e, "cannot set the parent-death signal"))
+/// Run a closure payload; a panic ends the process with status 101 instead
+/// of unwinding into the caller's code (which this process is a copy of).
+pub(crate) fn run_closure(f: impl FnOnce() -> i32) -> i32 {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(101)
 }
 
-fn wait_for_go(channel: &mut UnixStream) -> Result<(), SetupError> {
-    let handshake = |message: String| SetupError {
+/// [`run_closure`] for a body that may report a setup error.
+pub(crate) fn run_closure_result(f: impl FnOnce() -> Result<i32, SetupError>) -> Result<i32, SetupError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(Ok(101))
+}
+
+fn channel_error(message: String) -> SetupError {
+    SetupError {
         step: Step::Handshake,
         path: None,
         errno: None,
         message,
-    };
+    }
+}
+
+fn set_parent_death_signal(signal: i32) -> Result<(), SetupError> {
+    sys::set_parent_death_signal(signal)
+        .map_err(|e| SetupError::sys(Step::Handshake, None, e, "cannot set the parent-death signal"))
+}
+
+fn wait_for_go(channel: &mut UnixStream) -> Result<(), SetupError> {
     match channel::recv(channel) {
         Ok(Some(Message::Go)) => Ok(()),
-        Ok(None) => Err(handshake("the parent went away before writing the id maps".into())),
-        Ok(Some(other)) => Err(handshake(format!("expected Go, got {other:?}"))),
-        Err(e) => Err(handshake(e.to_string())),
+        Ok(None) => Err(channel_error("the parent went away before writing the id maps".into())),
+        Ok(Some(other)) => Err(channel_error(format!("expected Go, got {other:?}"))),
+        Err(e) => Err(channel_error(e.to_string())),
     }
+}
+
+/// When the maps leave the caller's own uid (or gid) out, the process is
+/// the overflow id in its namespace and can create nothing; it becomes id 0
+/// there instead, which the maps do cover (see `ContainerSpec::validate`).
+fn become_namespace_root((uid, gid): (bool, bool)) -> Result<(), SetupError> {
+    let fail = |e, what: &str| SetupError::sys(Step::IdMaps, None, e, what.to_string());
+    if gid {
+        let root = Gid::from_raw(0);
+        nix::unistd::setresgid(root, root, root).map_err(|e| fail(e, "cannot become gid 0 of the user namespace"))?;
+    }
+    if uid {
+        let root = Uid::from_raw(0);
+        nix::unistd::setresuid(root, root, root).map_err(|e| fail(e, "cannot become uid 0 of the user namespace"))?;
+    }
+    Ok(())
 }
 
 fn switch_user(user: &crate::spec::User) -> Result<(), SetupError> {
@@ -288,32 +309,4 @@ fn switch_user(user: &crate::spec::User) -> Result<(), SetupError> {
     nix::unistd::setresgid(gid, gid, gid).map_err(|e| fail(e, &format!("cannot switch to gid {}", user.gid)))?;
     let uid = Uid::from_raw(user.uid);
     nix::unistd::setresuid(uid, uid, uid).map_err(|e| fail(e, &format!("cannot switch to uid {}", user.uid)))
-}
-
-/// Replace the process with `argv`, searching `PATH` from `env` when
-/// `argv[0]` has no slash. Returns only on failure.
-pub(crate) fn exec(argv: &[String], env: &[(String, String)]) -> SetupError {
-    let cstr = |s: &[u8]| CString::new(s).unwrap_or_default();
-    let args: Vec<CString> = argv.iter().map(|a| cstr(a.as_bytes())).collect();
-    let envp: Vec<CString> = env.iter().map(|(k, v)| cstr(format!("{k}={v}").as_bytes())).collect();
-    let program = &argv[0];
-    let fail = |e: Errno| SetupError::sys(Step::Exec, Some(program.into()), e, "cannot execute");
-    if program.contains('/') {
-        let e = nix::unistd::execve(&cstr(program.as_bytes()), &args, &envp).unwrap_err();
-        return fail(e);
-    }
-    let path = env
-        .iter()
-        .find(|(k, _)| k == "PATH")
-        .map_or(DEFAULT_PATH, |(_, v)| v.as_str());
-    let mut first_error = Errno::ENOENT;
-    for dir in path.split(':').filter(|d| !d.is_empty()) {
-        let candidate = Path::new(dir).join(OsStr::new(program));
-        let e = nix::unistd::execve(&cstr(candidate.as_os_str().as_bytes()), &args, &envp).unwrap_err();
-        // Like a shell: remember "permission denied" over "not found".
-        if e != Errno::ENOENT && e != Errno::ENOTDIR && first_error == Errno::ENOENT {
-            first_error = e;
-        }
-    }
-    fail(first_error)
 }

@@ -203,9 +203,37 @@ impl ContainerSpec {
         } else if !self.uid_maps.is_empty() || !self.gid_maps.is_empty() {
             return Err(Error::spec("uid_maps", "id maps need a new user namespace"));
         }
-        for (field, maps) in [("uid_maps", &self.uid_maps), ("gid_maps", &self.gid_maps)] {
-            if maps.iter().any(|m| m.count == 0) {
-                return Err(Error::spec(field, "a map line covers zero ids"));
+        let own = [nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw()];
+        for ((field, maps), own) in [("uid_maps", &self.uid_maps), ("gid_maps", &self.gid_maps)]
+            .into_iter()
+            .zip(own)
+        {
+            for m in maps.iter() {
+                if m.count == 0 {
+                    return Err(Error::spec(field, "a map line covers zero ids"));
+                }
+                if m.inside.checked_add(m.count).is_none() || m.outside.checked_add(m.count).is_none() {
+                    return Err(Error::spec(
+                        field,
+                        format!("{} {} {} runs past the last id", m.inside, m.outside, m.count),
+                    ));
+                }
+            }
+            let covers_own = maps.iter().any(|m| own.wrapping_sub(m.outside) < m.count);
+            let covers_root = maps.iter().any(|m| m.inside == 0);
+            if has(Namespace::User) && !covers_own && !covers_root {
+                return Err(Error::spec(
+                    field,
+                    format!("the maps cover neither your own id {own} nor id 0 inside, so the container could not set itself up"),
+                ));
+            }
+        }
+        if let Some(user) = &self.user {
+            if user.uid == u32::MAX || user.gid == u32::MAX || user.additional_gids.contains(&u32::MAX) {
+                return Err(Error::spec(
+                    "user",
+                    "4294967295 is not a valid id (it means \"unchanged\")",
+                ));
             }
         }
         match &self.root {

@@ -196,18 +196,6 @@ pub fn exit_now(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
-/// Remove every variable from this process's environment.
-///
-/// Only called in a freshly cloned, single-threaded child, where no other
-/// thread can be reading the environment.
-pub fn clear_environment() {
-    // SAFETY: the caller is single-threaded (a clone3 child copies only the
-    // calling thread), so nothing else reads `environ` concurrently.
-    unsafe {
-        libc::clearenv();
-    }
-}
-
 /// Set the calling process's parent-death signal.
 pub fn set_parent_death_signal(signal: i32) -> Result<(), Errno> {
     // SAFETY: PR_SET_PDEATHSIG takes a signal number; no pointers involved.
@@ -230,4 +218,47 @@ pub fn reset_signals() {
         let _ = unsafe { sigaction(signal, &default) };
     }
     let _ = SigSet::empty().thread_set_mask();
+}
+
+/// `execve(path, argv, envp)` with prepared pointer arrays; returns the
+/// errno, since it only returns on failure.
+pub fn execve(path: &CStr, argv: *const *const libc::c_char, envp: *const *const libc::c_char) -> Errno {
+    // SAFETY: `path` is NUL-terminated; `argv` and `envp` are NUL-terminated
+    // arrays of NUL-terminated strings that the caller keeps alive (see
+    // `exec::CStrings`). On success the call does not return.
+    unsafe { libc::execve(path.as_ptr(), argv, envp) };
+    Errno::last()
+}
+
+extern "C" {
+    static mut environ: *const *const libc::c_char;
+}
+
+/// Point this process's environment at a prepared array, without taking
+/// any lock or allocating (unlike `setenv`).
+///
+/// Only called in a freshly cloned, single-threaded child; `env` must stay
+/// alive for as long as the process runs.
+pub fn set_environ(env: *const *const libc::c_char) {
+    // SAFETY: the caller is single-threaded, so nothing reads `environ`
+    // concurrently; `env` is a NUL-terminated array that outlives its use.
+    unsafe { environ = env };
+}
+
+/// Make the calling process non-dumpable: no ptrace and no /proc/PID/fd or
+/// /proc/PID/exe access for other processes of the same uid (such as those
+/// in a container it is entering).
+pub fn set_non_dumpable() -> Result<(), Errno> {
+    // SAFETY: PR_SET_DUMPABLE takes an integer; no pointers involved.
+    let ret = unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    Errno::result(ret).map(drop)
+}
+
+/// Close `fd` in a process that does not own it as an `OwnedFd` (a clone3
+/// child closing copies of fds that belong to other threads' objects).
+pub fn close_raw(fd: RawFd) {
+    // SAFETY: in the cloned child, the objects owning this fd number belong
+    // to other threads' stacks, which never run again in this process, so no
+    // one will close or use it after us.
+    unsafe { libc::close(fd) };
 }

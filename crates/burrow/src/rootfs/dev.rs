@@ -4,9 +4,10 @@
 
 use std::path::Path;
 
-use nix::mount::{mount, MsFlags};
+use nix::mount::MsFlags;
 
-use super::{bind, fd_path, mount_fs, Kind, RootDir};
+use super::sources::Sources;
+use super::{bind, mount_fs, RootDir};
 use crate::error::{SetupError, Step};
 
 /// The device nodes bound from the host when it has them.
@@ -21,7 +22,7 @@ pub const DEVICES: [&str; 7] = [
 ];
 
 /// Build `/dev` inside the root.
-pub(super) fn populate(root: &RootDir) -> Result<(), SetupError> {
+pub(super) fn populate(root: &RootDir, sources: &Sources) -> Result<(), SetupError> {
     mount_fs(
         root,
         Path::new("/dev"),
@@ -30,11 +31,8 @@ pub(super) fn populate(root: &RootDir) -> Result<(), SetupError> {
         Some("mode=755"),
         Step::Dev,
     )?;
-    for device in DEVICES {
-        let device = Path::new(device);
-        if device.exists() {
-            bind(root, device, device, false, true, Step::Dev)?;
-        }
+    for device in &sources.devices {
+        bind(root, device, &device.path, false, true, Step::Dev)?;
     }
     if Path::new("/dev/ptmx").exists() {
         mount_fs(
@@ -47,7 +45,11 @@ pub(super) fn populate(root: &RootDir) -> Result<(), SetupError> {
         )?;
         root.symlink(Path::new("/dev/pts/ptmx"), Path::new("/dev/ptmx"), Step::Dev)?;
     }
-    bind_console(root)?;
+    if let Some(tty) = &sources.console {
+        // The seed chmods the placeholder to 600; the bind hides it, and the
+        // terminal keeps its own mode, which burrow must not change.
+        bind(root, tty, Path::new("/dev/console"), false, true, Step::Dev)?;
+    }
     for (target, link) in [
         ("/proc/self/fd", "/dev/fd"),
         ("/proc/self/fd/0", "/dev/stdin"),
@@ -57,23 +59,4 @@ pub(super) fn populate(root: &RootDir) -> Result<(), SetupError> {
         root.symlink(Path::new(target), Path::new(link), Step::Dev)?;
     }
     Ok(())
-}
-
-/// Bind the terminal on our standard input to `/dev/console`, when there is
-/// one (`ttyname` fails otherwise, which is more reliable than `isatty`).
-fn bind_console(root: &RootDir) -> Result<(), SetupError> {
-    let Ok(tty) = nix::unistd::ttyname(std::io::stdin()) else {
-        return Ok(());
-    };
-    let console = Path::new("/dev/console");
-    let target = root.create(console, Kind::File, Step::Dev)?;
-    nix::sys::stat::fchmod(&target, nix::sys::stat::Mode::from_bits_truncate(0o600)).ok();
-    mount(
-        Some(&tty),
-        &fd_path(&target),
-        None::<&str>,
-        MsFlags::MS_BIND,
-        None::<&str>,
-    )
-    .map_err(|e| SetupError::sys(Step::Dev, Some(tty), e, "cannot bind /dev/console to"))
 }

@@ -9,9 +9,10 @@
 mod dev;
 pub use dev::DEVICES;
 mod pivot;
+mod sources;
 mod target;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::mount::{mount, MsFlags};
@@ -20,6 +21,7 @@ use crate::error::{SetupError, Step};
 use crate::namespace::Namespace;
 use crate::spec::{ContainerSpec, Mount, Root};
 use crate::sys;
+use sources::{Source, Sources};
 pub(crate) use target::{fd_path, Kind, RootDir};
 
 /// Make every mount in our new namespace private, so nothing we mount or
@@ -42,10 +44,17 @@ pub(crate) fn make_private() -> Result<(), SetupError> {
     })
 }
 
-/// Build the whole root at `root_path` (a host directory) and pivot into it.
-pub(crate) fn build_and_enter(spec: &ContainerSpec, root_path: &Path) -> Result<(), SetupError> {
-    mount_root(&spec.root, root_path)?;
-    let root = RootDir::open(root_path)?;
+/// Where the ephemeral root's tmpfs is mounted inside the new mount
+/// namespace: the first of these that exists. Nothing is created on the host,
+/// so nothing can be left behind there, even if burrow is killed; sources
+/// under the base stay reachable because they are opened beforehand.
+const EPHEMERAL_BASES: [&str; 4] = ["/tmp", "/mnt", "/run", "/dev"];
+
+/// Build the whole root and pivot into it.
+pub(crate) fn build_and_enter(spec: &ContainerSpec) -> Result<(), SetupError> {
+    let sources = Sources::open(spec)?;
+    let base = mount_root(&spec.root)?;
+    let root = RootDir::open(&base)?;
     if spec.namespaces.contains(Namespace::Pid) {
         let _span = tracing::debug_span!("step", name = "proc").entered();
         mount_fs(&root, Path::new("/proc"), "proc", proc_flags(), None, Step::Proc)?;
@@ -63,44 +72,52 @@ pub(crate) fn build_and_enter(spec: &ContainerSpec, root_path: &Path) -> Result<
     }
     {
         let _span = tracing::debug_span!("step", name = "dev").entered();
-        dev::populate(&root)?;
+        dev::populate(&root, &sources)?;
     }
-    for mount in &spec.mounts {
+    for (mount, source) in spec.mounts.iter().zip(&sources.mounts) {
         let _span =
             tracing::debug_span!("step", name = "mount", destination = %mount.destination().display()).entered();
-        apply(&root, mount)?;
+        apply(&root, mount, source.as_ref())?;
     }
     drop(root);
+    drop(sources);
     let _span = tracing::debug_span!("step", name = "pivot_root").entered();
-    pivot::enter(root_path)
+    pivot::enter(&base)
 }
 
 fn proc_flags() -> MsFlags {
     MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC
 }
 
-/// Mount the root itself: a tmpfs, or the directory bound onto itself so it
-/// is a mount point `pivot_root` accepts.
-fn mount_root(root: &Root, path: &Path) -> Result<(), SetupError> {
+/// Mount the root itself and return where: a tmpfs on the first existing
+/// [`EPHEMERAL_BASES`] directory, or the directory bound onto itself so it is
+/// a mount point `pivot_root` accepts.
+fn mount_root(root: &Root) -> Result<PathBuf, SetupError> {
     let _span = tracing::debug_span!("step", name = "root").entered();
-    let result = match root {
-        Root::Ephemeral => mount(
-            Some("tmpfs"),
-            path,
-            Some("tmpfs"),
-            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-            Some("mode=755"),
+    let (path, result) = match root {
+        Root::Ephemeral => {
+            let base = EPHEMERAL_BASES
+                .iter()
+                .map(Path::new)
+                .find(|p| p.is_dir())
+                .unwrap_or(Path::new("/dev"));
+            let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
+            (base, mount(Some("tmpfs"), base, Some("tmpfs"), flags, Some("mode=755")))
+        }
+        Root::Directory(dir) => (
+            dir.as_path(),
+            mount(
+                Some(dir),
+                dir,
+                None::<&str>,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None::<&str>,
+            ),
         ),
-        Root::Directory(dir) => mount(
-            Some(dir),
-            path,
-            None::<&str>,
-            MsFlags::MS_BIND | MsFlags::MS_REC,
-            None::<&str>,
-        ),
-        Root::Host => Ok(()),
+        Root::Host => (Path::new("/"), Ok(())),
     };
-    result.map_err(|e| SetupError::sys(Step::Root, Some(path.into()), e, "cannot mount the new root on"))
+    result.map_err(|e| SetupError::sys(Step::Root, Some(path.into()), e, "cannot mount the new root on"))?;
+    Ok(path.to_path_buf())
 }
 
 /// Mount a fresh file system of `fstype` at `dest` inside the root.
@@ -112,42 +129,42 @@ fn mount_fs(
     data: Option<&str>,
     step: Step,
 ) -> Result<(), SetupError> {
-    let target = root.create(dest, Kind::Dir, step)?;
+    let target = root.mount_target(dest, Kind::Dir, step)?;
     mount(Some(fstype), &fd_path(&target), Some(fstype), flags, data)
         .map_err(|e| SetupError::sys(step, Some(dest.into()), e, format!("cannot mount {fstype} on")))
 }
 
-/// Bind host `source` onto `dest` inside the root; `recursive` takes the
-/// mounts below `source` along. With `device`, `source` must be a device node.
+/// Bind the opened host `source` onto `dest` inside the root; `recursive`
+/// takes the mounts below it along. With `device`, it must be a device node.
 fn bind(
     root: &RootDir,
-    source: &Path,
+    source: &Source,
     dest: &Path,
     recursive: bool,
     device: bool,
     step: Step,
 ) -> Result<(), SetupError> {
-    let fail = |e, what: String| SetupError::sys(step, Some(source.into()), e, what);
-    let meta = nix::sys::stat::stat(source).map_err(|e| fail(e, format!("cannot bind {} from", dest.display())))?;
-    let kind = match meta.st_mode & libc::S_IFMT {
-        libc::S_IFDIR => Kind::Dir,
-        libc::S_IFCHR | libc::S_IFBLK => Kind::File,
-        _ if device => {
-            return Err(fail(
-                Errno::ENODEV,
-                format!("cannot bind {} from a non-device", dest.display()),
-            ))
-        }
-        _ => Kind::File,
-    };
-    let target = root.create(dest, kind, step)?;
+    let fail = |e, what: String| SetupError::sys(step, Some(source.path.clone()), e, what);
+    if device && !source.is_device {
+        return Err(fail(
+            Errno::ENODEV,
+            format!("cannot bind {} from a non-device", dest.display()),
+        ));
+    }
+    let target = root.mount_target(dest, source.kind, step)?;
     let flags = if recursive {
         MsFlags::MS_BIND | MsFlags::MS_REC
     } else {
         MsFlags::MS_BIND
     };
-    mount(Some(source), &fd_path(&target), None::<&str>, flags, None::<&str>)
-        .map_err(|e| fail(e, format!("cannot bind {} from", dest.display())))
+    mount(
+        Some(&source.mount_path()),
+        &fd_path(&target),
+        None::<&str>,
+        flags,
+        None::<&str>,
+    )
+    .map_err(|e| fail(e, format!("cannot bind {} from", dest.display())))
 }
 
 /// Make the mount now at `dest` (and everything under it) read-only.
@@ -157,15 +174,22 @@ fn make_read_only(root: &RootDir, dest: &Path, step: Step) -> Result<(), SetupEr
     sys::mount_setattr_recursive(std::os::fd::AsFd::as_fd(&fd), sys::MOUNT_ATTR_RDONLY).map_err(fail)
 }
 
-/// Apply one operation of the caller's mount plan.
-fn apply(root: &RootDir, op: &Mount) -> Result<(), SetupError> {
+/// Apply one operation of the caller's mount plan; `source` is its opened
+/// source, for binds.
+fn apply(root: &RootDir, op: &Mount, source: Option<&Source>) -> Result<(), SetupError> {
+    let opened = || {
+        source.ok_or_else(|| SetupError {
+            step: Step::Mount,
+            path: Some(op.destination().into()),
+            errno: None,
+            message: "internal error: no opened source for".into(),
+        })
+    };
     match op {
         Mount::Bind {
-            source,
-            destination,
-            read_only,
+            destination, read_only, ..
         } => {
-            bind(root, source, destination, true, false, Step::Mount)?;
+            bind(root, opened()?, destination, true, false, Step::Mount)?;
             if *read_only {
                 make_read_only(root, destination, Step::Mount)?;
             }
@@ -180,7 +204,7 @@ fn apply(root: &RootDir, op: &Mount) -> Result<(), SetupError> {
             Step::Mount,
         ),
         Mount::Proc { destination } => mount_fs(root, destination, "proc", proc_flags(), None, Step::Mount),
-        Mount::Device { source, destination } => bind(root, source, destination, false, true, Step::Mount),
+        Mount::Device { destination, .. } => bind(root, opened()?, destination, false, true, Step::Mount),
         Mount::Symlink { target, destination } => root.symlink(target, destination, Step::Mount),
         Mount::File {
             destination,

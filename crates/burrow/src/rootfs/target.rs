@@ -31,6 +31,8 @@ pub enum Kind {
 /// The new root, open, with the step that is using it (for error reports).
 pub struct RootDir {
     fd: OwnedFd,
+    /// Device and inode of the root, to refuse mounts over the root itself.
+    id: (u64, u64),
 }
 
 impl RootDir {
@@ -42,7 +44,12 @@ impl RootDir {
             Mode::empty(),
         )
         .map_err(|e| SetupError::sys(Step::Root, Some(path.into()), e, "cannot open the new root"))?;
-        Ok(RootDir { fd })
+        let st = nix::sys::stat::fstat(&fd)
+            .map_err(|e| SetupError::sys(Step::Root, Some(path.into()), e, "cannot stat the new root"))?;
+        Ok(RootDir {
+            fd,
+            id: (st.st_dev, st.st_ino),
+        })
     }
 
     /// Open `dest` (absolute, inside the root) as an `O_PATH` fd.
@@ -75,15 +82,16 @@ impl RootDir {
         // without following anything: one component below a directory we
         // resolved inside the root cannot lead out of it.
         let made = match kind {
-            Kind::Dir => nix::sys::stat::mkdirat(&parent_fd, name.as_path(), Mode::from_bits_truncate(0o755))
-                .and_then(|()| {
+            Kind::Dir => {
+                nix::sys::stat::mkdirat(&parent_fd, name.as_path(), Mode::from_bits_truncate(0o755)).and_then(|()| {
                     nix::fcntl::openat(
                         &parent_fd,
                         name.as_path(),
                         OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
                         Mode::empty(),
                     )
-                }),
+                })
+            }
             // A mount on /proc/self/fd/N does not care how N was opened.
             Kind::File => nix::fcntl::openat(
                 &parent_fd,
@@ -107,10 +115,30 @@ impl RootDir {
                     self.create_following(&target, kind, step, depth + 1)
                 }
                 // Someone else created it meanwhile: resolve it normally.
-                Err(_) => self.open_path(dest).map_err(|e| fail(e, "cannot resolve the created target")),
+                Err(_) => self
+                    .open_path(dest)
+                    .map_err(|e| fail(e, "cannot resolve the created target")),
             },
             Err(e) => Err(fail(e, "cannot create the target")),
         }
+    }
+
+    /// [`Self::create`] for a mount point: also refuses one that resolves to
+    /// the root itself (through a symlink such as `data -> /`), which would
+    /// replace the whole root.
+    pub fn mount_target(&self, dest: &Path, kind: Kind, step: Step) -> Result<OwnedFd, SetupError> {
+        let fd = self.create(dest, kind, step)?;
+        let st = nix::sys::stat::fstat(&fd)
+            .map_err(|e| SetupError::sys(step, Some(dest.into()), e, "cannot stat the mount point"))?;
+        if (st.st_dev, st.st_ino) == self.id {
+            return Err(SetupError::sys(
+                step,
+                Some(dest.into()),
+                Errno::EBUSY,
+                "refusing to mount over the root itself at",
+            ));
+        }
+        Ok(fd)
     }
 
     /// Create a symlink at `dest` pointing to `target`; an identical

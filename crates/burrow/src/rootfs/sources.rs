@@ -1,0 +1,92 @@
+//! Everything the container takes from the host, opened before anything is
+//! mounted.
+//!
+//! Bind sources, the device nodes and the console are opened as `O_PATH`
+//! fds first and mounted from `/proc/self/fd/N` later. Each host path is
+//! resolved exactly once, and the ephemeral root can then be mounted over
+//! any directory (even one that holds a source) without hiding it.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
+
+use super::dev::DEVICES;
+use super::target::Kind;
+use crate::error::{SetupError, Step};
+use crate::spec::{ContainerSpec, Mount};
+
+/// One opened host path.
+pub(crate) struct Source {
+    /// The path it was opened from, for error reports.
+    pub path: PathBuf,
+    fd: OwnedFd,
+    /// What kind of mount point it needs.
+    pub kind: Kind,
+    /// Whether it is a character or block device.
+    pub is_device: bool,
+}
+
+impl Source {
+    /// Open `path` (following symlinks, as `mount` would) and look at it.
+    pub fn open(path: &Path, step: Step) -> Result<Self, SetupError> {
+        let fail = |e| SetupError::sys(step, Some(path.into()), e, "cannot open the mount source");
+        let fd = nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()).map_err(fail)?;
+        let st = nix::sys::stat::fstat(&fd).map_err(fail)?;
+        let format = st.st_mode & libc::S_IFMT;
+        Ok(Source {
+            path: path.to_path_buf(),
+            fd,
+            kind: if format == libc::S_IFDIR { Kind::Dir } else { Kind::File },
+            is_device: format == libc::S_IFCHR || format == libc::S_IFBLK,
+        })
+    }
+
+    /// The path to give `mount(2)` as the source.
+    pub fn mount_path(&self) -> PathBuf {
+        PathBuf::from(format!("/proc/self/fd/{}", self.fd.as_raw_fd()))
+    }
+}
+
+/// All the host paths one container needs.
+pub(crate) struct Sources {
+    /// One entry per mount of the plan (`None` for those without a source).
+    pub mounts: Vec<Option<Source>>,
+    /// The seed's device nodes that the host has.
+    pub devices: Vec<Source>,
+    /// The terminal on our standard input, for `/dev/console`.
+    pub console: Option<Source>,
+}
+
+impl Sources {
+    /// Open every source of `spec`; a missing one is reported at step
+    /// `mount` with its path.
+    pub fn open(spec: &ContainerSpec) -> Result<Self, SetupError> {
+        let mounts = spec
+            .mounts
+            .iter()
+            .map(|m| match m {
+                Mount::Bind { source, .. } | Mount::Device { source, .. } => {
+                    Source::open(source, Step::Mount).map(Some)
+                }
+                _ => Ok(None),
+            })
+            .collect::<Result<_, _>>()?;
+        let devices = DEVICES
+            .iter()
+            .filter_map(|d| Source::open(Path::new(d), Step::Dev).ok())
+            .filter(|s| s.is_device)
+            .collect();
+        // ttyname fails when stdin is no terminal, which is more reliable
+        // than isatty (the seed's reasoning).
+        let console = nix::unistd::ttyname(std::io::stdin())
+            .ok()
+            .and_then(|tty| Source::open(&tty, Step::Dev).ok());
+        Ok(Sources {
+            mounts,
+            devices,
+            console,
+        })
+    }
+}
