@@ -365,7 +365,7 @@ fn network_is_isolated_unless_shared() {
 fn a_root_directory_is_used_as_is() {
     let rootfs = Scratch::new();
     std::fs::create_dir(rootfs.path().join("bin")).unwrap();
-    std::fs::copy("/bin/busybox", rootfs.path().join("bin/busybox")).expect("busybox-static is installed");
+    install_busybox(&rootfs.path().join("bin/busybox"));
     std::os::unix::fs::symlink("busybox", rootfs.path().join("bin/sh")).unwrap();
     let root = rootfs.path().to_str().unwrap();
     let o = run(As::Caller, &["run", "--root", root, "--", "/bin/busybox", "ls", "/"]);
@@ -643,4 +643,13 @@ fn rootless_several_ranges_go_through_newuidmap() {
     let o = run(As::Rootless, &["run", "--uid-map=0:0:1", "--", "true"]);
     assert_eq!(o.status.code(), Some(125));
     assert!(stderr(&o).contains("newuidmap"), "{}", stderr(&o));
+}
+
+/// Put busybox at `dest`: a hard link when possible, since a copy's write fd
+/// can be inherited by a process another test thread forks meanwhile, and
+/// executing a file open for writing fails with ETXTBSY.
+fn install_busybox(dest: &Path) {
+    if std::fs::hard_link("/bin/busybox", dest).is_err() {
+        std::fs::copy("/bin/busybox", dest).expect("busybox-static is installed");
+    }
 }

@@ -86,27 +86,41 @@ fn read_full(stream: &mut UnixStream, buf: &mut [u8]) -> Result<usize> {
 static IN_FLIGHT: [AtomicI32; 64] = [const { AtomicI32::new(-1) }; 64];
 
 /// While alive, the fds given to [`InFlight::register`] are in the set.
-pub(crate) struct InFlight(Vec<usize>);
+///
+/// An fd must leave the set before it is closed ([`InFlight::release`]):
+/// otherwise its number could be reused for something else, which a
+/// container cloned meanwhile would then close.
+pub(crate) struct InFlight(Vec<(usize, RawFd)>);
 
 impl InFlight {
     /// Add `fds` to the set (best effort: a full set just skips them).
     pub fn register(fds: &[RawFd]) -> Self {
         let mut taken = Vec::with_capacity(fds.len());
         for &fd in fds {
-            if let Some(i) = IN_FLIGHT.iter().position(|slot| {
-                slot.compare_exchange(-1, fd, Ordering::AcqRel, Ordering::Relaxed)
-                    .is_ok()
-            }) {
-                taken.push(i);
+            if let Some(i) = IN_FLIGHT
+                .iter()
+                .position(|slot| slot.compare_exchange(-1, fd, Ordering::AcqRel, Ordering::Relaxed).is_ok())
+            {
+                taken.push((i, fd));
             }
         }
         InFlight(taken)
+    }
+
+    /// Take `fd` out of the set, before closing it.
+    pub fn release(&mut self, fd: RawFd) {
+        self.0.retain(|&(i, f)| {
+            if f == fd {
+                IN_FLIGHT[i].store(-1, Ordering::Release);
+            }
+            f != fd
+        });
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        for &i in &self.0 {
+        for &(i, _) in &self.0 {
             IN_FLIGHT[i].store(-1, Ordering::Release);
         }
     }

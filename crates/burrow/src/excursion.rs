@@ -12,7 +12,7 @@ use std::os::unix::net::UnixStream;
 
 use nix::errno::Errno;
 use nix::sched::CloneFlags;
-use nix::unistd::{Gid, Pid, Uid};
+use nix::unistd::Pid;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -139,7 +139,7 @@ impl Excursion {
             UnixStream::pair().map_err(|e| Error::io("creating the excursion socketpair", e))?;
         let own = [parent_end.as_raw_fd(), child_end.as_raw_fd()];
         let env = CStrings::environment(&self.env);
-        let _in_flight = InFlight::register(&own);
+        let mut in_flight = InFlight::register(&own);
         let helper = match sys::clone3_fork(0).map_err(|e| Error::sys("forking the excursion helper", e))? {
             Forked::Child => {
                 channel::close_in_flight_except(&own);
@@ -153,6 +153,7 @@ impl Excursion {
             }
             Forked::Parent { pid, .. } => pid,
         };
+        in_flight.release(child_end.as_raw_fd());
         drop(child_end);
         let mut value = None;
         let mut outcome = None;
@@ -166,6 +167,8 @@ impl Excursion {
                 Err(e) => outcome = Some(Err(e)),
             }
         }
+        in_flight.release(parent_end.as_raw_fd());
+        drop(parent_end);
         let helper_status = reap(helper)?;
         let status = outcome.unwrap_or(Err(Error::Vanished(helper_status)))?;
         Ok((status, value))
@@ -184,7 +187,7 @@ impl Excursion {
         sys::set_non_dumpable().map_err(|e| SetupError::sys(Step::Join, None, e, "cannot make burrow non-dumpable"))?;
         // Leave the host's supplementary groups behind (a user namespace
         // that denies setgroups would otherwise keep them for good).
-        match nix::unistd::setgroups(&[]) {
+        match sys::set_groups(&[]) {
             Ok(()) | Err(Errno::EPERM) => {}
             Err(e) => return Err(SetupError::sys(Step::Join, None, e, "cannot drop supplementary groups")),
         }
@@ -230,11 +233,7 @@ impl Excursion {
 /// mapped there, stay who we are if we are mapped; otherwise refuse, since
 /// the overflow id could do nothing useful.
 fn become_root_if_mapped() -> Result<(), SetupError> {
-    let root_gid = Gid::from_raw(0);
-    let root_uid = Uid::from_raw(0);
-    let became = nix::unistd::setresgid(root_gid, root_gid, root_gid)
-        .and_then(|()| nix::unistd::setresuid(root_uid, root_uid, root_uid));
-    match became {
+    match sys::set_all_gids(0).and_then(|()| sys::set_all_uids(0)) {
         Ok(()) => Ok(()),
         Err(_) if !is_overflow_id() => Ok(()),
         Err(e) => Err(SetupError::sys(

@@ -91,7 +91,7 @@ pub fn spawn(spec: &ContainerSpec) -> Result<Container> {
     let plan = ChildPlan::new(spec)?;
     let (mut parent_end, child_end) =
         UnixStream::pair().map_err(|e| Error::io("creating the parent/child socketpair", e))?;
-    let _in_flight = InFlight::register(&[parent_end.as_raw_fd(), child_end.as_raw_fd()]);
+    let mut in_flight = InFlight::register(&[parent_end.as_raw_fd(), child_end.as_raw_fd()]);
     let flags = spec.namespaces.clone_flags().bits() as u64;
     let forked = {
         let _span = tracing::debug_span!("step", name = "clone3").entered();
@@ -109,13 +109,17 @@ pub fn spawn(spec: &ContainerSpec) -> Result<Container> {
             child_main(spec, &plan, child_end)
         }
         Forked::Parent { pid, pidfd } => {
+            in_flight.release(child_end.as_raw_fd());
             drop(child_end);
             let mut container = Container {
                 pid,
                 pidfd,
                 status: None,
             };
-            match handshake(spec, &mut container, &mut parent_end) {
+            let outcome = handshake(spec, &mut container, &mut parent_end);
+            in_flight.release(parent_end.as_raw_fd());
+            drop(parent_end);
+            match outcome {
                 Ok(()) => Ok(container),
                 Err(e) => {
                     container.abort();
@@ -285,28 +289,23 @@ fn wait_for_go(channel: &mut UnixStream) -> Result<(), SetupError> {
 fn become_namespace_root((uid, gid): (bool, bool)) -> Result<(), SetupError> {
     let fail = |e, what: &str| SetupError::sys(Step::IdMaps, None, e, what.to_string());
     if gid {
-        let root = Gid::from_raw(0);
-        nix::unistd::setresgid(root, root, root).map_err(|e| fail(e, "cannot become gid 0 of the user namespace"))?;
+        sys::set_all_gids(0).map_err(|e| fail(e, "cannot become gid 0 of the user namespace"))?;
     }
     if uid {
-        let root = Uid::from_raw(0);
-        nix::unistd::setresuid(root, root, root).map_err(|e| fail(e, "cannot become uid 0 of the user namespace"))?;
+        sys::set_all_uids(0).map_err(|e| fail(e, "cannot become uid 0 of the user namespace"))?;
     }
     Ok(())
 }
 
 fn switch_user(user: &crate::spec::User) -> Result<(), SetupError> {
     let fail = |e, what: &str| SetupError::sys(Step::User, None, e, what.to_string());
-    let groups: Vec<Gid> = user.additional_gids.iter().map(|g| Gid::from_raw(*g)).collect();
-    match nix::unistd::setgroups(&groups) {
+    match sys::set_groups(&user.additional_gids) {
         Ok(()) => {}
         // setgroups is denied in an unprivileged user namespace; with no
         // supplementary groups asked for, there is nothing to lose.
-        Err(Errno::EPERM) if groups.is_empty() => {}
+        Err(Errno::EPERM) if user.additional_gids.is_empty() => {}
         Err(e) => return Err(fail(e, "cannot set supplementary groups")),
     }
-    let gid = Gid::from_raw(user.gid);
-    nix::unistd::setresgid(gid, gid, gid).map_err(|e| fail(e, &format!("cannot switch to gid {}", user.gid)))?;
-    let uid = Uid::from_raw(user.uid);
-    nix::unistd::setresuid(uid, uid, uid).map_err(|e| fail(e, &format!("cannot switch to uid {}", user.uid)))
+    sys::set_all_gids(user.gid).map_err(|e| fail(e, &format!("cannot switch to gid {}", user.gid)))?;
+    sys::set_all_uids(user.uid).map_err(|e| fail(e, &format!("cannot switch to uid {}", user.uid)))
 }

@@ -262,3 +262,29 @@ pub fn close_raw(fd: RawFd) {
     // one will close or use it after us.
     unsafe { libc::close(fd) };
 }
+
+/// `setresuid(uid, uid, uid)` as a raw system call.
+///
+/// glibc's wrapper broadcasts the change to every thread it knows of; in a
+/// `clone3` child of a multi-threaded program it still believes in the
+/// parent's threads and waits for them forever. The kernel call changes just
+/// this (single-threaded) process, which is what we want.
+pub fn set_all_uids(uid: u32) -> Result<(), Errno> {
+    // SAFETY: integer arguments only.
+    let ret = unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) };
+    Errno::result(ret).map(drop)
+}
+
+/// `setresgid(gid, gid, gid)` as a raw system call; see [`set_all_uids`].
+pub fn set_all_gids(gid: u32) -> Result<(), Errno> {
+    // SAFETY: integer arguments only.
+    let ret = unsafe { libc::syscall(libc::SYS_setresgid, gid, gid, gid) };
+    Errno::result(ret).map(drop)
+}
+
+/// `setgroups(groups)` as a raw system call; see [`set_all_uids`].
+pub fn set_groups(groups: &[u32]) -> Result<(), Errno> {
+    // SAFETY: `groups` is a valid slice of gid_t (u32) of the length we pass.
+    let ret = unsafe { libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) };
+    Errno::result(ret).map(drop)
+}

@@ -112,14 +112,17 @@ fn the_root_is_an_ephemeral_tmpfs_with_proc_sys_and_dev() {
 #[test]
 fn proc_needs_a_pid_namespace_and_sys_a_net_namespace() {
     let out = Scratch::new();
+    let script = "test -e /proc/self && echo proc; test -e /sys/kernel && echo sys; echo $$ > /out/pid";
     let b = sandbox(&out).share(Namespace::Pid).share(Namespace::Net);
-    assert_eq!(
-        sh(b, "ls -A /proc /sys > /out/ls 2>&1; echo $$ > /out/pid"),
-        ExitStatus::Exited(0)
-    );
-    let ls = out.read("ls");
-    assert!(ls.contains("No such file"), "no /proc or /sys should exist: {ls}");
+    assert_eq!(sh(b, &format!("({script}) > /out/seen")), ExitStatus::Exited(0));
+    assert_eq!(out.read("seen"), "", "neither /proc nor /sys without their namespaces");
     assert_ne!(out.read("pid").trim(), "1");
+    let b = sandbox(&out).share(Namespace::Net);
+    assert_eq!(sh(b, &format!("({script}) > /out/seen")), ExitStatus::Exited(0));
+    assert_eq!(out.read("seen"), "proc\n", "/proc with a pid namespace only");
+    let b = sandbox(&out).share(Namespace::Pid);
+    assert_eq!(sh(b, &format!("({script}) > /out/seen")), ExitStatus::Exited(0));
+    assert_eq!(out.read("seen"), "sys\n", "/sys with a net namespace only");
 }
 
 #[test]
@@ -154,7 +157,7 @@ fn a_root_directory_cannot_redirect_mounts_to_the_host_with_symlinks() {
     let host_target = Scratch::new();
     let out = Scratch::new();
     std::fs::create_dir(rootfs.path().join("bin")).unwrap();
-    std::fs::copy("/bin/busybox", rootfs.path().join("bin/busybox")).expect("busybox-static is installed");
+    common::install_busybox(&rootfs.path().join("bin/busybox"));
     std::os::unix::fs::symlink("busybox", rootfs.path().join("bin/sh")).unwrap();
     // A hostile rootfs: /etc points at a host directory.
     std::os::unix::fs::symlink(host_target.path(), rootfs.path().join("etc")).unwrap();
@@ -375,8 +378,8 @@ fn excursions_run_inside_the_containers_namespaces() {
         .command(["sleep", "60"])
         .build()
         .unwrap();
-    let mut container = burrow::spawn(&spec).unwrap();
-    let excursion = Excursion::new(container.pid().as_raw()).unwrap();
+    let mut container = common::KillOnDrop(burrow::spawn(&spec).unwrap());
+    let excursion = Excursion::new(container.0.pid().as_raw()).unwrap();
     assert!(excursion.namespaces().contains(Namespace::Mnt));
 
     let inside: Inside = excursion
@@ -396,8 +399,8 @@ fn excursions_run_inside_the_containers_namespaces() {
         .unwrap();
     let missing = excursion.run_command(&["burrow-no-such-command".into()]);
 
-    container.signal(Signal::SIGKILL).unwrap();
-    assert_eq!(container.wait().unwrap(), ExitStatus::Signaled(9));
+    container.0.signal(Signal::SIGKILL).unwrap();
+    assert_eq!(container.0.wait().unwrap(), ExitStatus::Signaled(9));
 
     assert_eq!(inside.hostname, "visited");
     assert!(
@@ -424,4 +427,70 @@ fn excursions_refuse_what_is_not_a_container() {
         Err(Error::NotAContainer { .. })
     ));
     assert!(matches!(Excursion::new(0), Err(Error::NotAContainer { .. })));
+}
+
+#[test]
+fn excursions_are_not_dumpable_and_contain_panics() {
+    let out = Scratch::new();
+    let spec = sandbox(&out).command(["sleep", "60"]).build().unwrap();
+    let container = common::KillOnDrop(burrow::spawn(&spec).unwrap());
+    let excursion = Excursion::new(container.0.pid().as_raw()).unwrap();
+    // SAFETY: PR_GET_DUMPABLE takes no pointers.
+    let dumpable = excursion.call(|| unsafe { libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0) }).unwrap();
+    assert_eq!(dumpable, 0, "nothing in the container may ptrace burrow's code");
+    let panicked = excursion.run(|| panic!("inside the container")).unwrap();
+    assert_eq!(panicked, ExitStatus::Exited(101));
+}
+
+#[test]
+fn a_panicking_closure_ends_the_container_with_101() {
+    let spec = ContainerSpec::builder().closure(|| panic!("in the payload")).build().unwrap();
+    assert_eq!(burrow::run(&spec).unwrap(), ExitStatus::Exited(101));
+}
+
+#[test]
+fn maps_that_leave_the_caller_out_make_it_root_of_the_namespace() {
+    // Only meaningful for root, who may map any range.
+    if !nix::unistd::geteuid().is_root() {
+        return;
+    }
+    let out = Scratch::new();
+    let b = sandbox(&out)
+        .uid_map(burrow::IdMap::new(0, 300000, 65536))
+        .gid_map(burrow::IdMap::new(0, 300000, 65536));
+    assert_eq!(sh(b, "id -u > /out/id; touch /tmp-probe 2>/dev/null; mkdir /out/made"), ExitStatus::Exited(0));
+    assert_eq!(out.read("id"), "0\n");
+    let owner = std::fs::metadata(out.path().join("made")).map(|m| std::os::unix::fs::MetadataExt::uid(&m));
+    assert_eq!(owner.unwrap(), 300000, "uid 0 inside is 300000 on the host");
+}
+
+#[test]
+fn maps_covering_neither_the_caller_nor_root_are_refused() {
+    let e = ContainerSpec::builder()
+        .uid_map(burrow::IdMap::new(1000, 123456, 1))
+        .command(["true"])
+        .build()
+        .unwrap_err();
+    assert!(e.to_string().contains("uid_maps") && e.to_string().contains("neither"), "{e}");
+}
+
+#[test]
+fn a_symlink_cannot_put_a_mount_over_the_root() {
+    let rootfs = Scratch::new();
+    let out = Scratch::new();
+    std::os::unix::fs::symlink("/", rootfs.path().join("data")).unwrap();
+    let spec = ContainerSpec::builder()
+        .root(burrow::Root::Directory(rootfs.path().to_path_buf()))
+        .bind(out.path(), "/data")
+        .command(["/nonexistent"])
+        .build()
+        .unwrap();
+    match burrow::spawn(&spec) {
+        Err(Error::Setup(r)) => {
+            assert_eq!(r.step, Step::Mount);
+            assert_eq!(r.errno(), Some(nix::errno::Errno::EBUSY));
+            assert!(r.to_string().contains("root itself"), "{r}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
 }

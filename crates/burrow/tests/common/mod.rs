@@ -50,3 +50,23 @@ pub fn sh(builder: ContainerSpecBuilder, script: &str) -> burrow::ExitStatus {
     let spec = builder.command(["sh", "-c", script]).build().expect("valid spec");
     burrow::run(&spec).expect("container runs")
 }
+
+/// A container that is killed and reaped when the test ends, also when it
+/// fails half-way.
+pub struct KillOnDrop(pub burrow::Container);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.signal(nix::sys::signal::Signal::SIGKILL);
+        let _ = self.0.wait();
+    }
+}
+
+/// Put busybox at `dest`: a hard link when possible, since a copy's write fd
+/// can be inherited by a container another test thread clones meanwhile, and
+/// executing a file open for writing fails with ETXTBSY.
+pub fn install_busybox(dest: &Path) {
+    if std::fs::hard_link("/bin/busybox", dest).is_err() {
+        std::fs::copy("/bin/busybox", dest).expect("busybox-static is installed");
+    }
+}
