@@ -409,7 +409,14 @@ impl Sleeper {
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.runner_pid()), signal).unwrap();
     }
 
+    /// Wait (20 s at most) for burrow to end and collect its output.
     fn finish(mut self) -> Output {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let runner = self.runner.as_mut().unwrap();
+        while runner.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "burrow did not end (the guard kills it)");
+            std::thread::sleep(Duration::from_millis(10));
+        }
         self.runner.take().unwrap().wait_with_output().unwrap()
     }
 }
@@ -417,8 +424,13 @@ impl Sleeper {
 impl Drop for Sleeper {
     fn drop(&mut self) {
         if let Some(mut runner) = self.runner.take() {
-            if self.pid > 0 {
-                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid), nix::sys::signal::Signal::SIGKILL);
+            let pid = if self.pid > 0 {
+                self.pid
+            } else {
+                find_sleep_under(runner.id() as i32).unwrap_or(0)
+            };
+            if pid > 0 {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
             }
             let _ = runner.kill();
             let _ = runner.wait();
@@ -551,7 +563,10 @@ fn die_with_parent_takes_the_container_down_with_burrow() {
         if state.split(' ').nth(2) == Some("Z") {
             break;
         }
-        assert!(Instant::now() < deadline, "container {pid} outlived burrow");
+        if Instant::now() > deadline {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            panic!("container {pid} outlived burrow");
+        }
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -651,5 +666,170 @@ fn rootless_several_ranges_go_through_newuidmap() {
 fn install_busybox(dest: &Path) {
     if std::fs::hard_link("/bin/busybox", dest).is_err() {
         std::fs::copy("/bin/busybox", dest).expect("busybox-static is installed");
+    }
+}
+
+/// Run `script` with `sh -c` as `who`, with `BURROW` set to the binary.
+fn shell(who: As, script: &str) -> Output {
+    let mut cmd = match who {
+        As::Rootless if nix::unistd::geteuid().is_root() => {
+            let mut c = Command::new("runuser");
+            c.args(["-u", TEST_USER, "--", "sh", "-c", script]);
+            c
+        }
+        _ => {
+            let mut c = Command::new("sh");
+            c.args(["-c", script]);
+            c
+        }
+    };
+    cmd.env("BURROW", burrow_bin())
+        .current_dir("/")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn enter_passes_no_fds_to_the_container(who: As) {
+    let tmp = Scratch::new();
+    let sleeper = Sleeper::start(&tmp, who, &[]);
+    // fd 7 is open on a host file when burrow enter starts.
+    let script = format!(
+        "exec 7</etc/hostname; exec \"$BURROW\" enter {} -- sh -c 'ls /proc/self/fd; test -e /proc/self/fd/7 && echo LEAKED; true'",
+        sleeper.pid
+    );
+    let o = shell(who, &script);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let fds: Vec<&str> = std::str::from_utf8(&o.stdout).unwrap().split_whitespace().collect();
+    assert_eq!(fds, ["0", "1", "2", "3"], "only stdio (and ls's own directory fd 3)");
+}
+
+#[test]
+fn enter_passes_no_fds_as_root() {
+    enter_passes_no_fds_to_the_container(As::Caller);
+}
+
+#[test]
+fn enter_passes_no_fds_rootless() {
+    enter_passes_no_fds_to_the_container(As::Rootless);
+}
+
+#[test]
+fn run_passes_no_fds_to_the_container() {
+    let o = shell(
+        As::Caller,
+        "exec 7</etc/hostname; exec \"$BURROW\" run -- sh -c 'ls /proc/self/fd'",
+    );
+    let fds: Vec<&str> = std::str::from_utf8(&o.stdout).unwrap().split_whitespace().collect();
+    assert_eq!(fds, ["0", "1", "2", "3"], "{}", stderr(&o));
+}
+
+#[test]
+fn a_signal_the_payload_ignores_is_not_turned_into_a_kill() {
+    let tmp = Scratch::new();
+    let share = Scratch::new();
+    let script = "trap '' INT TERM; while [ ! -e /tmp/go ]; do sleep 0.05; done; echo survived";
+    let share_arg = format!("{}=/tmp", share.path().display());
+    let runner = burrow(
+        As::Caller,
+        &tmp,
+        &["run", "--share", &share_arg, "--", "sh", "-c", script],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let sleeper = Sleeper {
+        runner: Some(runner),
+        pid: 0,
+    };
+    wait_for_sleep_under(sleeper.runner_pid());
+    sleeper.signal_runner(nix::sys::signal::Signal::SIGINT);
+    sleeper.signal_runner(nix::sys::signal::Signal::SIGTERM);
+    std::thread::sleep(Duration::from_millis(200));
+    std::fs::write(share.path().join("go"), "").unwrap();
+    let out = sleeper.finish();
+    assert_eq!(stdout(&out), "survived\n", "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn a_terminals_ctrl_c_reaches_the_payload_once() {
+    // `script` gives burrow a terminal; ^C written to it becomes SIGINT for
+    // the foreground process group, burrow and the container alike.
+    // (No `$` in the payload: `script` runs the command line through a shell.)
+    let payload = "trap 'echo caught' INT; for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do sleep 0.1; done; echo end";
+    let command = format!("{} run -- sh -c \"{payload}\"", burrow_bin().display());
+    let mut child = Command::new("script")
+        .args(["-qfec", &command, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"\x03").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.matches("caught").count(), 1, "{text:?}");
+    assert!(text.contains("end"), "{text:?}");
+}
+
+#[test]
+fn maps_that_leave_root_out_still_work_for_root() {
+    let o = run(
+        As::Caller,
+        &[
+            "run",
+            "--uid-map",
+            "0:300000:65536",
+            "--gid-map",
+            "0:300000:65536",
+            "--",
+            "sh",
+            "-c",
+            "id -u; touch /tmp/x && echo ok",
+        ],
+    );
+    assert_eq!(stdout(&o), "0\nok\n", "{}", stderr(&o));
+}
+
+#[test]
+fn killing_burrow_during_setup_leaves_no_container() {
+    // Thousands of mounts make setup last long enough to be interrupted.
+    let marker = format!("{}.{}", 100 + std::process::id() % 100, std::process::id());
+    let mut args: Vec<String> = vec!["run".into()];
+    for i in 0..3000 {
+        args.push(format!("--tmpfs=/t/{i}"));
+    }
+    args.extend(["--".into(), "sleep".into(), marker.clone()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    for delay_ms in [5, 20, 40] {
+        let tmp = Scratch::new();
+        let mut runner = burrow(As::Caller, &tmp, &args).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        runner.kill().unwrap();
+        runner.wait().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let alive: Vec<i32> = std::fs::read_dir("/proc")
+                .unwrap()
+                .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .filter(|pid: &i32| {
+                    std::fs::read(format!("/proc/{pid}/cmdline"))
+                        .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&marker))
+                })
+                .collect();
+            if alive.is_empty() {
+                break;
+            }
+            if Instant::now() > deadline {
+                for pid in &alive {
+                    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(*pid), nix::sys::signal::Signal::SIGKILL);
+                }
+                panic!("killing burrow after {delay_ms} ms left {alive:?} running");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(tmp.is_empty());
     }
 }

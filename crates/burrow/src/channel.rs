@@ -97,10 +97,10 @@ impl InFlight {
     pub fn register(fds: &[RawFd]) -> Self {
         let mut taken = Vec::with_capacity(fds.len());
         for &fd in fds {
-            if let Some(i) = IN_FLIGHT
-                .iter()
-                .position(|slot| slot.compare_exchange(-1, fd, Ordering::AcqRel, Ordering::Relaxed).is_ok())
-            {
+            if let Some(i) = IN_FLIGHT.iter().position(|slot| {
+                slot.compare_exchange(-1, fd, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok()
+            }) {
                 taken.push((i, fd));
             }
         }

@@ -436,7 +436,9 @@ fn excursions_are_not_dumpable_and_contain_panics() {
     let container = common::KillOnDrop(burrow::spawn(&spec).unwrap());
     let excursion = Excursion::new(container.0.pid().as_raw()).unwrap();
     // SAFETY: PR_GET_DUMPABLE takes no pointers.
-    let dumpable = excursion.call(|| unsafe { libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0) }).unwrap();
+    let dumpable = excursion
+        .call(|| unsafe { libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0) })
+        .unwrap();
     assert_eq!(dumpable, 0, "nothing in the container may ptrace burrow's code");
     let panicked = excursion.run(|| panic!("inside the container")).unwrap();
     assert_eq!(panicked, ExitStatus::Exited(101));
@@ -444,7 +446,10 @@ fn excursions_are_not_dumpable_and_contain_panics() {
 
 #[test]
 fn a_panicking_closure_ends_the_container_with_101() {
-    let spec = ContainerSpec::builder().closure(|| panic!("in the payload")).build().unwrap();
+    let spec = ContainerSpec::builder()
+        .closure(|| panic!("in the payload"))
+        .build()
+        .unwrap();
     assert_eq!(burrow::run(&spec).unwrap(), ExitStatus::Exited(101));
 }
 
@@ -458,7 +463,10 @@ fn maps_that_leave_the_caller_out_make_it_root_of_the_namespace() {
     let b = sandbox(&out)
         .uid_map(burrow::IdMap::new(0, 300000, 65536))
         .gid_map(burrow::IdMap::new(0, 300000, 65536));
-    assert_eq!(sh(b, "id -u > /out/id; touch /tmp-probe 2>/dev/null; mkdir /out/made"), ExitStatus::Exited(0));
+    assert_eq!(
+        sh(b, "id -u > /out/id; touch /tmp-probe 2>/dev/null; mkdir /out/made"),
+        ExitStatus::Exited(0)
+    );
     assert_eq!(out.read("id"), "0\n");
     let owner = std::fs::metadata(out.path().join("made")).map(|m| std::os::unix::fs::MetadataExt::uid(&m));
     assert_eq!(owner.unwrap(), 300000, "uid 0 inside is 300000 on the host");
@@ -471,7 +479,10 @@ fn maps_covering_neither_the_caller_nor_root_are_refused() {
         .command(["true"])
         .build()
         .unwrap_err();
-    assert!(e.to_string().contains("uid_maps") && e.to_string().contains("neither"), "{e}");
+    assert!(
+        e.to_string().contains("uid_maps") && e.to_string().contains("neither"),
+        "{e}"
+    );
 }
 
 #[test]
