@@ -56,9 +56,16 @@
 //! ## Threads
 //!
 //! The container process is a copy of the caller made by `clone3`, like
-//! `fork`: only the calling thread is copied. Spawn from a thread that holds
-//! no locks the payload needs; a closure payload should not rely on other
-//! threads of the parent.
+//! `fork`: only the calling thread is copied, and no `atfork` handler runs.
+//! burrow prepares the command line, environment and `PATH` candidates
+//! before the clone, changes ids with raw system calls (glibc's wrappers
+//! would wait for threads that exist only in the parent), and has a cloned
+//! child close the channels of other threads' spawns still in setup. The
+//! remaining rule for a multi-threaded caller: the setup steps still
+//! allocate, so another thread must not be stuck holding the allocator's
+//! lock forever, and a closure payload should not depend on locks that
+//! other threads of the caller may hold (such as a panic in another thread
+//! at the very moment of the clone).
 
 #![warn(missing_docs)]
 

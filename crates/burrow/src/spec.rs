@@ -26,6 +26,9 @@ pub enum Root {
     /// [`crate::spawn`] creates and removes.
     Ephemeral,
     /// An existing directory, bind-mounted onto itself and made the root.
+    /// As with runc, mount points it lacks (`/proc`, `/dev`, destinations)
+    /// are created in it, and [`Mount::File`] writes into it (refusing
+    /// hard-linked files, which could be the host's).
     Directory(PathBuf),
 }
 

@@ -505,3 +505,26 @@ fn a_symlink_cannot_put_a_mount_over_the_root() {
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
+
+#[test]
+fn a_file_op_does_not_write_through_a_hard_link() {
+    let rootfs = Scratch::new();
+    let host = Scratch::new();
+    std::fs::write(host.path().join("precious"), "host data\n").unwrap();
+    std::fs::create_dir(rootfs.path().join("etc")).unwrap();
+    std::fs::hard_link(host.path().join("precious"), rootfs.path().join("etc/passwd")).unwrap();
+    let spec = ContainerSpec::builder()
+        .root(burrow::Root::Directory(rootfs.path().to_path_buf()))
+        .file("/etc/passwd", "root::0:0::/:/bin/sh\n")
+        .command(["/nonexistent"])
+        .build()
+        .unwrap();
+    match burrow::spawn(&spec) {
+        Err(Error::Setup(r)) => assert_eq!(r.errno(), Some(nix::errno::Errno::EPERM), "{r}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(
+        std::fs::read_to_string(host.path().join("precious")).unwrap(),
+        "host data\n"
+    );
+}

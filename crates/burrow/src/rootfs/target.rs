@@ -165,10 +165,20 @@ impl RootDir {
         let fd = nix::fcntl::openat(
             &parent_fd,
             name.as_path(),
-            OFlag::O_CREAT | OFlag::O_TRUNC | OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
+            OFlag::O_CREAT | OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK,
             Mode::from_bits_truncate(mode),
         )
         .map_err(|e| fail(e, "cannot create the file"))?;
+        // A root directory could hard-link a host file here; O_NOFOLLOW does
+        // not see that, the link count does.
+        let st = nix::sys::stat::fstat(&fd).map_err(|e| fail(e, "cannot stat the file"))?;
+        if st.st_nlink > 1 || st.st_mode & libc::S_IFMT != libc::S_IFREG {
+            return Err(fail(
+                Errno::EPERM,
+                "refusing to overwrite a hard-linked or special file at",
+            ));
+        }
+        nix::unistd::ftruncate(&fd, 0).map_err(|e| fail(e, "cannot truncate the file"))?;
         nix::sys::stat::fchmod(&fd, Mode::from_bits_truncate(mode)).map_err(|e| fail(e, "cannot chmod the file"))?;
         std::fs::File::from(fd).write_all(contents).map_err(|e| {
             fail(
