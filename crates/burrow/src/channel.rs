@@ -4,11 +4,12 @@
 //! `SOCK_STREAM` socketpair (both ends close-on-exec). End of file is a
 //! message too: after `Exec`, it means the payload was exec'd.
 
-use std::io::{Read, Write};
-use std::os::fd::RawFd;
+use std::io::Read;
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicI32, Ordering};
 
+use nix::sys::socket::MsgFlags;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, SetupError};
@@ -20,6 +21,9 @@ pub enum Message {
     Go,
     /// Child → parent: setup is done and a closure payload is starting.
     Started,
+    /// Child → parent: setup is done and the container waits at its start
+    /// gate (see `ContainerSpec::start_gate`).
+    Ready,
     /// Child → parent: setup is done and `execve` comes next; the end of
     /// file that follows (the channel is close-on-exec) means it succeeded.
     Exec,
@@ -40,9 +44,17 @@ pub fn send(stream: &mut UnixStream, message: &Message) -> Result<()> {
     let mut frame = Vec::with_capacity(4 + body.len());
     frame.extend_from_slice(&(body.len() as u32).to_le_bytes());
     frame.extend_from_slice(&body);
-    stream
-        .write_all(&frame)
-        .map_err(|e| Error::io("sending on the parent/child channel", e))
+    // MSG_NOSIGNAL: a peer that went away is an error here, not a SIGPIPE
+    // that would kill a container process whose signals are at default.
+    let mut sent = 0;
+    while sent < frame.len() {
+        match nix::sys::socket::send(stream.as_raw_fd(), &frame[sent..], MsgFlags::MSG_NOSIGNAL) {
+            Ok(n) => sent += n,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(Error::sys("sending on the parent/child channel", e)),
+        }
+    }
+    Ok(())
 }
 
 /// Receive one message; `Ok(None)` at end of file.

@@ -28,6 +28,16 @@ pub enum Step {
     Dev,
     /// Applying one of the caller's mounts.
     Mount,
+    /// Making one of the read-only paths read-only.
+    ReadOnlyPath,
+    /// Masking one of the masked paths.
+    Mask,
+    /// Writing a sysctl.
+    Sysctl,
+    /// Setting resource limits and process attributes.
+    Limits,
+    /// Waiting at the start gate, then reopening it.
+    StartGate,
     /// `pivot_root` into the new root and detaching the old one.
     PivotRoot,
     /// Setting the hostname.

@@ -94,7 +94,7 @@ pub use probe::{
 };
 pub use run::{run, run_with_hook, FORWARDED_SIGNALS};
 pub use spawn::{spawn, Container};
-pub use spec::{Closure, ContainerSpec, ContainerSpecBuilder, Mount, Payload, Root, User};
+pub use spec::{Closure, ContainerSpec, ContainerSpecBuilder, Limits, Mount, Payload, Rlimit, Root, User};
 pub use status::ExitStatus;
 
 /// The device nodes the container's `/dev` gets from the host, when present.

@@ -16,8 +16,10 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 
 use nix::errno::Errno;
+use nix::fcntl::OFlag;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
+use nix::sys::stat::Mode;
 use nix::unistd::{Gid, Pid, Uid};
 
 use crate::channel::{self, InFlight, Message};
@@ -170,6 +172,9 @@ fn handshake(spec: &ContainerSpec, container: &mut Container, channel: &mut Unix
     if spec.namespaces.contains(Namespace::User) {
         let _span = tracing::debug_span!("step", name = "id_maps").entered();
         idmap::write_maps(container.pid, &spec.uid_maps, &spec.gid_maps)?;
+    }
+    set_limits(spec, container.pid)?;
+    if needs_go(spec) {
         channel::send(channel, &Message::Go)?;
     }
     let _span = tracing::debug_span!("step", name = "child_setup").entered();
@@ -181,11 +186,36 @@ fn handshake(spec: &ContainerSpec, container: &mut Container, channel: &mut Unix
             }
             None if exec_announced => return Ok(()),
             Some(Message::Started) if matches!(spec.payload, Payload::Closure(_)) => return Ok(()),
+            Some(Message::Ready) if spec.start_gate.is_some() => return Ok(()),
             Some(Message::Failed(report)) => return Err(Error::Setup(report)),
             None => return Err(Error::Vanished(ExitStatus::Exited(-1))),
             Some(other) => return Err(Error::Channel(format!("unexpected message {other:?} during setup"))),
         }
     }
+}
+
+/// Whether the child must wait for the parent's Go: to have its id maps
+/// written, or its limits set, before it goes on.
+fn needs_go(spec: &ContainerSpec) -> bool {
+    spec.namespaces.contains(Namespace::User) || !spec.limits.rlimits.is_empty() || spec.limits.oom_score_adj.is_some()
+}
+
+/// What the parent sets on the new process: rlimits (`prlimit`) and
+/// `oom_score_adj`.
+fn set_limits(spec: &ContainerSpec, pid: Pid) -> Result<()> {
+    for r in &spec.limits.rlimits {
+        sys::set_rlimit(pid, r.resource, r.soft, r.hard).map_err(|e| {
+            Error::sys(
+                format!("setting resource limit {} to {}:{}", r.resource, r.soft, r.hard),
+                e,
+            )
+        })?;
+    }
+    if let Some(adj) = spec.limits.oom_score_adj {
+        let path = format!("/proc/{pid}/oom_score_adj");
+        std::fs::write(&path, adj.to_string()).map_err(|e| Error::io(format!("writing {adj} to {path}"), e))?;
+    }
+    Ok(())
 }
 
 /// The container process: run the steps, then the payload; never return.
@@ -213,10 +243,21 @@ fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream)
     if poll(&mut parent, PollTimeout::ZERO).is_ok_and(|n| n > 0) {
         sys::exit_now(127);
     }
-    if spec.namespaces.contains(Namespace::User) {
+    if needs_go(spec) {
         wait_for_go(channel)?;
+    }
+    if spec.namespaces.contains(Namespace::User) {
         become_namespace_root(plan.become_root)?;
     }
+    join_namespaces(spec)?;
+    // The gate is a host path: open it before the root changes.
+    let gate = match &spec.start_gate {
+        Some(path) => Some(
+            nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+                .map_err(|e| SetupError::sys(Step::StartGate, Some(path.clone()), e, "cannot open"))?,
+        ),
+        None => None,
+    };
     if spec.builds_root() {
         rootfs::make_private()?;
         rootfs::build_and_enter(spec)?;
@@ -224,6 +265,10 @@ fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream)
     if let Some(name) = &spec.hostname {
         nix::unistd::sethostname(name)
             .map_err(|e| SetupError::sys(Step::Hostname, Some(name.into()), e, "cannot set the hostname to"))?;
+    }
+    if let Some(name) = &spec.domainname {
+        sys::set_domainname(name)
+            .map_err(|e| SetupError::sys(Step::Hostname, Some(name.into()), e, "cannot set the domain name to"))?;
     }
     if let Some(user) = &spec.user {
         switch_user(user)?;
@@ -233,9 +278,29 @@ fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream)
     set_parent_death_signal(if spec.die_with_parent { libc::SIGKILL } else { 0 })?;
     nix::unistd::chdir(&spec.cwd)
         .map_err(|e| SetupError::sys(Step::Cwd, Some(spec.cwd.clone()), e, "cannot change directory to"))?;
+    if let Some(mask) = spec.limits.umask {
+        nix::sys::stat::umask(Mode::from_bits_truncate(mask));
+    }
+    if spec.limits.no_new_privileges {
+        sys::set_no_new_privs().map_err(|e| SetupError::sys(Step::Limits, None, e, "cannot set no_new_privs"))?;
+    }
     sys::cloexec_from(3)
         .map_err(|e| SetupError::sys(Step::Exec, None, e, "cannot mark inherited fds close-on-exec"))?;
+    if let Some(gate) = gate {
+        wait_at_gate(channel, gate);
+    }
     match (&spec.payload, &plan.command) {
+        // After the gate the parent is gone: report an exec failure on
+        // stderr, as the payload's own errors would be.
+        (Payload::Command(_), Some(command)) if spec.start_gate.is_some() => {
+            let report = command.exec(&plan.env);
+            eprintln!("burrow: container setup failed: {report}");
+            sys::exit_now(if report.errno() == Some(Errno::ENOENT) {
+                127
+            } else {
+                126
+            })
+        }
         (Payload::Command(_), Some(command)) => {
             channel::send(channel, &Message::Exec).map_err(|e| channel_error(e.to_string()))?;
             Err(command.exec(&plan.env))
@@ -308,4 +373,30 @@ fn switch_user(user: &crate::spec::User) -> Result<(), SetupError> {
     }
     sys::set_all_gids(user.gid).map_err(|e| fail(e, &format!("cannot switch to gid {}", user.gid)))?;
     sys::set_all_uids(user.uid).map_err(|e| fail(e, &format!("cannot switch to uid {}", user.uid)))
+}
+
+/// Join the namespaces named by path, before any mount work.
+fn join_namespaces(spec: &ContainerSpec) -> Result<(), SetupError> {
+    for (ns, path) in &spec.join {
+        let fail = |e, what: &str| SetupError::sys(Step::Join, Some(path.clone()), e, what.to_string());
+        let fd = nix::fcntl::open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+            .map_err(|e| fail(e, &format!("cannot open the {ns} namespace")))?;
+        nix::sched::setns(&fd, ns.clone_flag()).map_err(|e| fail(e, &format!("cannot join the {ns} namespace")))?;
+    }
+    Ok(())
+}
+
+/// Tell the parent setup is done, then block until the gate FIFO is opened
+/// for reading (an OCI `start`), and go on to exec. The FIFO was opened as
+/// `O_PATH` on the host; it is reopened for writing through
+/// `/proc/self/fd`, which needs the container's `/proc`.
+fn wait_at_gate(channel: &mut UnixStream, gate: OwnedFd) {
+    let _ = channel::send(channel, &Message::Ready);
+    let path = format!("/proc/self/fd/{}", gate.as_raw_fd());
+    let opened = nix::fcntl::open(path.as_str(), OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())
+        .and_then(|fd| nix::unistd::write(&fd, b"0").map(drop));
+    if let Err(e) = opened {
+        eprintln!("burrow: container start gate {path}: {}", e.desc());
+        sys::exit_now(125);
+    }
 }

@@ -71,6 +71,26 @@ pub enum Mount {
         /// Path inside the container.
         destination: PathBuf,
     },
+    /// Any other `mount(2)`: a file system of `fstype` from `source`, with
+    /// `MS_*` flags and data. With `MS_BIND` in the flags, `source` is a host
+    /// path bound like [`Mount::Bind`] (`MS_REC` for rbind), and the flags
+    /// `MS_RDONLY`, `MS_NOSUID`, `MS_NODEV` and `MS_NOEXEC` are applied to it
+    /// afterwards. `propagation` (`MS_PRIVATE`, `MS_SLAVE`, ... with or
+    /// without `MS_REC`) is set on the new mount last, when not zero.
+    Generic {
+        /// Host path for binds; a name such as `proc` or `tmpfs` otherwise.
+        source: PathBuf,
+        /// Path inside the container.
+        destination: PathBuf,
+        /// File system type, such as `tmpfs`, `proc`, `mqueue`.
+        fstype: String,
+        /// `MS_*` flags.
+        flags: u64,
+        /// File system data, such as `mode=755,size=65536k`.
+        data: String,
+        /// Propagation flags to set afterwards.
+        propagation: u64,
+    },
     /// Create a regular file with these contents (the file must not be
     /// a mount point already); bubblewrap's `--file`.
     File {
@@ -99,6 +119,7 @@ impl Mount {
             | Mount::Proc { destination }
             | Mount::Device { destination, .. }
             | Mount::File { destination, .. }
+            | Mount::Generic { destination, .. }
             | Mount::Symlink { destination, .. } => destination,
         }
     }
@@ -174,6 +195,57 @@ pub struct ContainerSpec {
     pub die_with_parent: bool,
     /// What to run.
     pub payload: Payload,
+    /// Existing namespaces to join by path (such as `/run/netns/x`), instead
+    /// of creating them: net, ipc, uts, cgroup or mnt.
+    pub join: Vec<(Namespace, PathBuf)>,
+    /// Build the seed's `/proc`, `/sys` and `/dev` before the caller's
+    /// mounts (the default). A front whose mount list names those file
+    /// systems itself (an OCI bundle) turns this off.
+    pub essentials: bool,
+    /// NIS domain name inside a new UTS namespace.
+    pub domainname: Option<String>,
+    /// Paths inside the container to hide: files get `/dev/null` bound
+    /// over them, directories an empty read-only tmpfs. Missing ones are
+    /// skipped.
+    pub masked_paths: Vec<PathBuf>,
+    /// Paths inside the container to make read-only (with everything
+    /// mounted below them). Missing ones are skipped.
+    pub readonly_paths: Vec<PathBuf>,
+    /// Make the root mount itself read-only, last.
+    pub root_read_only: bool,
+    /// Kernel parameters to set, as `net.ipv4.ip_forward` = `1`, written
+    /// under the container's `/proc/sys` after `pivot_root`.
+    pub sysctl: Vec<(String, String)>,
+    /// Process limits and attributes.
+    pub limits: Limits,
+    /// A FIFO on the host: when set, the container finishes setup, reports
+    /// [`crate::Container`] ready, and then waits until someone opens the
+    /// FIFO for reading (an OCI `start`) before it execs.
+    pub start_gate: Option<PathBuf>,
+}
+
+/// Limits and attributes of the payload process.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Limits {
+    /// Resource limits (`setrlimit`), set by the parent on the new process.
+    pub rlimits: Vec<Rlimit>,
+    /// Set `no_new_privs`, so exec can never grant privileges.
+    pub no_new_privileges: bool,
+    /// File mode creation mask of the payload.
+    pub umask: Option<u32>,
+    /// `/proc/PID/oom_score_adj`, set by the parent.
+    pub oom_score_adj: Option<i32>,
+}
+
+/// One resource limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Rlimit {
+    /// The `RLIMIT_*` number.
+    pub resource: u32,
+    /// Soft limit.
+    pub soft: u64,
+    /// Hard limit.
+    pub hard: u64,
 }
 
 impl ContainerSpec {
@@ -284,6 +356,43 @@ impl ContainerSpec {
             }
         }
         validate_path("cwd", &self.cwd)?;
+        for (ns, path) in &self.join {
+            if matches!(ns, Namespace::User | Namespace::Pid | Namespace::Time) {
+                return Err(Error::spec(
+                    "join",
+                    format!(
+                        "joining an existing {ns} namespace ({}) is not supported yet",
+                        path.display()
+                    ),
+                ));
+            }
+            if has(*ns) {
+                return Err(Error::spec(
+                    "join",
+                    format!("the {ns} namespace cannot be both created and joined"),
+                ));
+            }
+        }
+        if self.domainname.is_some() && !has(Namespace::Uts) {
+            return Err(Error::spec(
+                "domainname",
+                "setting the domain name needs a new uts namespace",
+            ));
+        }
+        for (i, path) in self.masked_paths.iter().enumerate() {
+            validate_path(&format!("masked_paths[{i}]"), path)?;
+        }
+        for (i, path) in self.readonly_paths.iter().enumerate() {
+            validate_path(&format!("readonly_paths[{i}]"), path)?;
+        }
+        for (key, _) in &self.sysctl {
+            if key.is_empty() || key.contains('/') || key.contains("..") {
+                return Err(Error::spec("sysctl", format!("{key:?} is not a sysctl name")));
+            }
+        }
+        if let Some(gate) = &self.start_gate {
+            validate_path("start_gate", gate)?;
+        }
         if let Payload::Command(argv) = &self.payload {
             if argv.is_empty() || argv[0].is_empty() {
                 return Err(Error::spec("payload", "the command is empty"));
@@ -346,6 +455,15 @@ impl Default for ContainerSpecBuilder {
                 user: None,
                 die_with_parent: false,
                 payload: Payload::Command(Vec::new()),
+                join: Vec::new(),
+                essentials: true,
+                domainname: None,
+                masked_paths: Vec::new(),
+                readonly_paths: Vec::new(),
+                root_read_only: false,
+                sysctl: Vec::new(),
+                limits: Limits::default(),
+                start_gate: None,
             },
             guest_ids: None,
         }
@@ -498,6 +616,69 @@ impl ContainerSpecBuilder {
     /// code.
     pub fn closure(mut self, f: impl Fn() -> i32 + Send + Sync + 'static) -> Self {
         self.spec.payload = Payload::Closure(Closure(Arc::new(f)));
+        self
+    }
+
+    /// Join an existing namespace by path instead of creating it.
+    pub fn join(mut self, ns: Namespace, path: impl Into<PathBuf>) -> Self {
+        self.spec.namespaces.remove(ns);
+        self.spec.join.push((ns, path.into()));
+        self
+    }
+
+    /// Build the seed's `/proc`, `/sys` and `/dev` (default `true`).
+    pub fn essentials(mut self, yes: bool) -> Self {
+        self.spec.essentials = yes;
+        self
+    }
+
+    /// Set the NIS domain name (needs the uts namespace).
+    pub fn domainname(mut self, name: impl Into<String>) -> Self {
+        self.spec.domainname = Some(name.into());
+        self
+    }
+
+    /// Hide a path inside the container.
+    pub fn masked_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.spec.masked_paths.push(path.into());
+        self
+    }
+
+    /// Make a path inside the container read-only.
+    pub fn readonly_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.spec.readonly_paths.push(path.into());
+        self
+    }
+
+    /// Make the root mount read-only.
+    pub fn root_read_only(mut self, yes: bool) -> Self {
+        self.spec.root_read_only = yes;
+        self
+    }
+
+    /// Set a kernel parameter inside the container.
+    pub fn sysctl(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.spec.sysctl.push((key.into(), value.into()));
+        self
+    }
+
+    /// Set the payload's limits and attributes.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.spec.limits = limits;
+        self
+    }
+
+    /// Hold the container before exec until `fifo` is opened for reading.
+    pub fn start_gate(mut self, fifo: impl Into<PathBuf>) -> Self {
+        self.spec.start_gate = Some(fifo.into());
+        self
+    }
+
+    /// Set the supplementary groups of the user set with [`Self::user`].
+    pub fn additional_gids(mut self, gids: Vec<u32>) -> Self {
+        if let Some(user) = &mut self.spec.user {
+            user.additional_gids = gids;
+        }
         self
     }
 

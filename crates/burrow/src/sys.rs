@@ -114,14 +114,15 @@ struct MountAttr {
 pub const MOUNT_ATTR_RDONLY: u64 = 0x1;
 const AT_RECURSIVE: u32 = 0x8000;
 
-/// Add `attrs` to the mount that `fd` refers to and every mount below it,
-/// leaving its other (possibly locked) flags alone:
-/// `mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE)`.
-pub fn mount_setattr_recursive(fd: BorrowedFd<'_>, attrs: u64) -> Result<(), Errno> {
+/// Add `attrs` (`MOUNT_ATTR_*`) to the mount that `fd` refers to, and with
+/// `recursive` to every mount below it, leaving its other (possibly locked)
+/// flags alone: `mount_setattr(fd, "", AT_EMPTY_PATH [| AT_RECURSIVE])`.
+pub fn mount_setattr(fd: BorrowedFd<'_>, attrs: u64, recursive: bool) -> Result<(), Errno> {
     let attr = MountAttr {
         attr_set: attrs,
         ..MountAttr::default()
     };
+    let flags = libc::AT_EMPTY_PATH as u32 | if recursive { AT_RECURSIVE } else { 0 };
     // SAFETY: `fd` is valid, the empty path is a NUL-terminated literal, and
     // `attr` is a valid mount_attr of the size we pass; all outlive the call.
     let ret = unsafe {
@@ -129,11 +130,52 @@ pub fn mount_setattr_recursive(fd: BorrowedFd<'_>, attrs: u64) -> Result<(), Err
             libc::SYS_mount_setattr,
             fd.as_raw_fd(),
             c"".as_ptr(),
-            AT_RECURSIVE | libc::AT_EMPTY_PATH as u32,
+            flags,
             &attr as *const MountAttr,
             std::mem::size_of::<MountAttr>(),
         )
     };
+    Errno::result(ret).map(drop)
+}
+
+/// `MOUNT_ATTR_NOSUID`.
+pub const MOUNT_ATTR_NOSUID: u64 = 0x2;
+/// `MOUNT_ATTR_NODEV`.
+pub const MOUNT_ATTR_NODEV: u64 = 0x4;
+/// `MOUNT_ATTR_NOEXEC`.
+pub const MOUNT_ATTR_NOEXEC: u64 = 0x8;
+
+/// `prlimit(pid, resource, {soft, hard}, NULL)`: set another process's
+/// resource limit.
+pub fn set_rlimit(pid: Pid, resource: u32, soft: u64, hard: u64) -> Result<(), Errno> {
+    let limit = libc::rlimit64 {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
+    // SAFETY: `limit` is a valid rlimit64 that outlives the call; the old
+    // value pointer is null, which prlimit64 accepts.
+    let ret = unsafe {
+        libc::prlimit64(
+            pid.as_raw(),
+            resource as libc::__rlimit_resource_t,
+            &limit,
+            std::ptr::null_mut(),
+        )
+    };
+    Errno::result(ret).map(drop)
+}
+
+/// `setdomainname(name)`.
+pub fn set_domainname(name: &str) -> Result<(), Errno> {
+    // SAFETY: `name` points to `name.len()` valid bytes for the call.
+    let ret = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) };
+    Errno::result(ret).map(drop)
+}
+
+/// `prctl(PR_SET_NO_NEW_PRIVS, 1)`.
+pub fn set_no_new_privs() -> Result<(), Errno> {
+    // SAFETY: integer arguments only.
+    let ret = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
     Errno::result(ret).map(drop)
 }
 

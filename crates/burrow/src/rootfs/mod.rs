@@ -12,10 +12,13 @@ mod pivot;
 mod sources;
 mod target;
 
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
+use nix::fcntl::OFlag;
 use nix::mount::{mount, MsFlags};
+use nix::sys::stat::Mode;
 
 use crate::error::{SetupError, Step};
 use crate::namespace::Namespace;
@@ -55,14 +58,52 @@ pub(crate) fn build_and_enter(spec: &ContainerSpec) -> Result<(), SetupError> {
     let sources = Sources::open(spec)?;
     let base = mount_root(&spec.root)?;
     let root = RootDir::open(&base)?;
+    if spec.essentials {
+        mount_essentials(spec, &root, &sources)?;
+    }
+    for (mount, source) in spec.mounts.iter().zip(&sources.mounts) {
+        let _span =
+            tracing::debug_span!("step", name = "mount", destination = %mount.destination().display()).entered();
+        apply(&root, mount, source.as_ref())?;
+    }
+    for path in &spec.readonly_paths {
+        make_path_read_only(&root, path)?;
+    }
+    for path in &spec.masked_paths {
+        mask(&root, path, &sources)?;
+    }
+    drop(root);
+    drop(sources);
+    let _span = tracing::debug_span!("step", name = "pivot_root").entered();
+    pivot::enter(&base)?;
+    for (key, value) in &spec.sysctl {
+        let path = PathBuf::from("/proc/sys").join(key.replace('.', "/"));
+        std::fs::write(&path, value).map_err(|e| io_error(Step::Sysctl, &path, e, "cannot write"))?;
+    }
+    if spec.root_read_only {
+        let fail = |e| SetupError::sys(Step::Root, Some("/".into()), e, "cannot make the root read-only at");
+        let root = nix::fcntl::open(
+            "/",
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(fail)?;
+        sys::mount_setattr(root.as_fd(), sys::MOUNT_ATTR_RDONLY, false).map_err(fail)?;
+    }
+    Ok(())
+}
+
+/// The seed's `/proc` (with a pid namespace), read-only `/sys` (with a net
+/// namespace) and `/dev`.
+fn mount_essentials(spec: &ContainerSpec, root: &RootDir, sources: &Sources) -> Result<(), SetupError> {
     if spec.namespaces.contains(Namespace::Pid) {
         let _span = tracing::debug_span!("step", name = "proc").entered();
-        mount_fs(&root, Path::new("/proc"), "proc", proc_flags(), None, Step::Proc)?;
+        mount_fs(root, Path::new("/proc"), "proc", proc_flags(), None, Step::Proc)?;
     }
     if spec.namespaces.contains(Namespace::Net) {
         let _span = tracing::debug_span!("step", name = "sys").entered();
         mount_fs(
-            &root,
+            root,
             Path::new("/sys"),
             "sysfs",
             proc_flags() | MsFlags::MS_RDONLY,
@@ -70,19 +111,66 @@ pub(crate) fn build_and_enter(spec: &ContainerSpec) -> Result<(), SetupError> {
             Step::Sys,
         )?;
     }
-    {
-        let _span = tracing::debug_span!("step", name = "dev").entered();
-        dev::populate(&root, &sources)?;
+    let _span = tracing::debug_span!("step", name = "dev").entered();
+    dev::populate(root, sources)
+}
+
+/// An I/O error as a setup report.
+fn io_error(step: Step, path: &Path, e: std::io::Error, what: &str) -> SetupError {
+    let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
+    SetupError::sys(step, Some(path.into()), errno, what.to_string())
+}
+
+/// Make `path` (and every mount below it) read-only by binding it onto
+/// itself; a missing path is skipped.
+fn make_path_read_only(root: &RootDir, path: &Path) -> Result<(), SetupError> {
+    let fd = match root.open_path(path) {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT) => return Ok(()),
+        Err(e) => return Err(SetupError::sys(Step::ReadOnlyPath, Some(path.into()), e, "cannot open")),
+    };
+    let target = fd_path(&fd);
+    mount(
+        Some(&target),
+        &target,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(|e| SetupError::sys(Step::ReadOnlyPath, Some(path.into()), e, "cannot bind onto itself"))?;
+    make_read_only(root, path, Step::ReadOnlyPath)
+}
+
+/// Hide `path`: `/dev/null` over a file, an empty read-only tmpfs over a
+/// directory; a missing path is skipped.
+fn mask(root: &RootDir, path: &Path, sources: &Sources) -> Result<(), SetupError> {
+    let fail = |e, what: &str| SetupError::sys(Step::Mask, Some(path.into()), e, what.to_string());
+    let fd = match root.open_path(path) {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT) => return Ok(()),
+        Err(e) => return Err(fail(e, "cannot open")),
+    };
+    let is_dir =
+        nix::sys::stat::fstat(&fd).map_err(|e| fail(e, "cannot stat"))?.st_mode & libc::S_IFMT == libc::S_IFDIR;
+    let target = fd_path(&fd);
+    if is_dir {
+        let flags = MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+        mount(Some("tmpfs"), &target, Some("tmpfs"), flags, Some("size=0,mode=555"))
+            .map_err(|e| fail(e, "cannot mask with a read-only tmpfs"))
+    } else {
+        let null = sources
+            .null
+            .as_ref()
+            .ok_or_else(|| fail(Errno::ENOENT, "no /dev/null to mask"))?;
+        mount(
+            Some(&null.mount_path()),
+            &target,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .map_err(|e| fail(e, "cannot bind /dev/null over"))
     }
-    for (mount, source) in spec.mounts.iter().zip(&sources.mounts) {
-        let _span =
-            tracing::debug_span!("step", name = "mount", destination = %mount.destination().display()).entered();
-        apply(&root, mount, source.as_ref())?;
-    }
-    drop(root);
-    drop(sources);
-    let _span = tracing::debug_span!("step", name = "pivot_root").entered();
-    pivot::enter(&base)
 }
 
 fn proc_flags() -> MsFlags {
@@ -171,7 +259,65 @@ fn bind(
 fn make_read_only(root: &RootDir, dest: &Path, step: Step) -> Result<(), SetupError> {
     let fail = |e: Errno| SetupError::sys(step, Some(dest.into()), e, "cannot make read-only");
     let fd = root.open_path(dest).map_err(fail)?;
-    sys::mount_setattr_recursive(std::os::fd::AsFd::as_fd(&fd), sys::MOUNT_ATTR_RDONLY).map_err(fail)
+    sys::mount_setattr(fd.as_fd(), sys::MOUNT_ATTR_RDONLY, true).map_err(fail)
+}
+
+/// A generic `mount(2)` from the plan: a bind (with the opened source, its
+/// flags applied afterwards) or a new file system, then propagation.
+fn mount_generic(root: &RootDir, op: &Mount, source: Option<&Source>) -> Result<(), SetupError> {
+    let Mount::Generic {
+        source: name,
+        destination,
+        fstype,
+        flags,
+        data,
+        propagation,
+    } = op
+    else {
+        return Ok(());
+    };
+    let fail = |e, what: &str| SetupError::sys(Step::Mount, Some(destination.clone()), e, what.to_string());
+    let flags = *flags as libc::c_ulong;
+    if flags & libc::MS_BIND != 0 {
+        let source = source.ok_or_else(|| fail(Errno::ENOENT, "no opened bind source for"))?;
+        bind(root, source, destination, flags & libc::MS_REC != 0, false, Step::Mount)?;
+        let attrs = [
+            (libc::MS_RDONLY, sys::MOUNT_ATTR_RDONLY),
+            (libc::MS_NOSUID, sys::MOUNT_ATTR_NOSUID),
+            (libc::MS_NODEV, sys::MOUNT_ATTR_NODEV),
+            (libc::MS_NOEXEC, sys::MOUNT_ATTR_NOEXEC),
+        ]
+        .iter()
+        .filter(|(ms, _)| flags & ms != 0)
+        .fold(0, |acc, (_, attr)| acc | attr);
+        if attrs != 0 {
+            let fd = root.open_path(destination).map_err(|e| fail(e, "cannot reopen"))?;
+            sys::mount_setattr(fd.as_fd(), attrs, false).map_err(|e| fail(e, "cannot set the flags of"))?;
+        }
+    } else {
+        let target = root.mount_target(destination, Kind::Dir, Step::Mount)?;
+        let data = (!data.is_empty()).then_some(data.as_str());
+        mount(
+            Some(name.as_path()),
+            &fd_path(&target),
+            Some(fstype.as_str()),
+            MsFlags::from_bits_retain(flags),
+            data,
+        )
+        .map_err(|e| fail(e, &format!("cannot mount {fstype} on")))?;
+    }
+    if *propagation != 0 {
+        let fd = root.open_path(destination).map_err(|e| fail(e, "cannot reopen"))?;
+        mount(
+            None::<&str>,
+            &fd_path(&fd),
+            None::<&str>,
+            MsFlags::from_bits_retain(*propagation as libc::c_ulong),
+            None::<&str>,
+        )
+        .map_err(|e| fail(e, "cannot set the propagation of"))?;
+    }
+    Ok(())
 }
 
 /// Apply one operation of the caller's mount plan; `source` is its opened
@@ -211,5 +357,6 @@ fn apply(root: &RootDir, op: &Mount, source: Option<&Source>) -> Result<(), Setu
             contents,
             mode,
         } => root.write_file(destination, contents.as_bytes(), *mode, Step::Mount),
+        Mount::Generic { .. } => mount_generic(root, op, source),
     }
 }

@@ -57,6 +57,8 @@ pub(crate) struct Sources {
     pub devices: Vec<Source>,
     /// The terminal on our standard input, for `/dev/console`.
     pub console: Option<Source>,
+    /// The host's `/dev/null`, to mask files with.
+    pub null: Option<Source>,
 }
 
 impl Sources {
@@ -70,23 +72,36 @@ impl Sources {
                 Mount::Bind { source, .. } | Mount::Device { source, .. } => {
                     Source::open(source, Step::Mount).map(Some)
                 }
+                Mount::Generic { source, flags, .. } if flags & libc::MS_BIND != 0 => {
+                    Source::open(source, Step::Mount).map(Some)
+                }
                 _ => Ok(None),
             })
             .collect::<Result<_, _>>()?;
-        let devices = DEVICES
-            .iter()
-            .filter_map(|d| Source::open(Path::new(d), Step::Dev).ok())
-            .filter(|s| s.is_device)
-            .collect();
-        // ttyname fails when stdin is no terminal, which is more reliable
-        // than isatty (the seed's reasoning).
-        let console = nix::unistd::ttyname(std::io::stdin())
-            .ok()
-            .and_then(|tty| Source::open(&tty, Step::Dev).ok());
+        let (devices, console) = if spec.essentials {
+            let devices = DEVICES
+                .iter()
+                .filter_map(|d| Source::open(Path::new(d), Step::Dev).ok())
+                .filter(|s| s.is_device)
+                .collect();
+            // ttyname fails when stdin is no terminal, which is more reliable
+            // than isatty (the seed's reasoning).
+            let console = nix::unistd::ttyname(std::io::stdin())
+                .ok()
+                .and_then(|tty| Source::open(&tty, Step::Dev).ok());
+            (devices, console)
+        } else {
+            (Vec::new(), None)
+        };
+        let null = match spec.masked_paths.is_empty() {
+            true => None,
+            false => Some(Source::open(Path::new("/dev/null"), Step::Mask)?),
+        };
         Ok(Sources {
             mounts,
             devices,
             console,
+            null,
         })
     }
 }

@@ -1,0 +1,146 @@
+//! The spec's settings beyond the seed: generic mounts, masked and
+//! read-only paths, a read-only root, sysctl, limits, joining namespaces
+//! by path, and the start gate.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use burrow::{ExitStatus, Limits, Mount, Namespace, Rlimit};
+use common::{sandbox, sh, Scratch};
+
+#[test]
+fn masked_and_read_only_paths_and_a_read_only_root() {
+    let out = Scratch::new();
+    let b = sandbox(&out)
+        .masked_path("/proc/kcore")
+        .masked_path("/sys/firmware")
+        .masked_path("/does/not/exist")
+        .readonly_path("/proc/sys")
+        .root_read_only(true);
+    let script = "cat /proc/kcore | wc -c > /out/kcore; ls -A /sys/firmware | wc -l > /out/fw; \
+                  echo 1 > /proc/sys/kernel/shmmni 2>/dev/null; echo sys=$? > /out/sys; \
+                  touch /newfile 2>/dev/null; echo root=$? > /out/root";
+    assert_eq!(sh(b, script), ExitStatus::Exited(0));
+    assert_eq!(out.read("kcore").trim(), "0", "masked file reads as /dev/null");
+    assert_eq!(out.read("fw").trim(), "0", "masked directory is empty");
+    assert_eq!(out.read("sys"), "sys=2\n", "read-only /proc/sys");
+    assert_eq!(out.read("root"), "root=1\n", "read-only root");
+}
+
+#[test]
+fn generic_mounts_take_flags_data_and_binds() {
+    let out = Scratch::new();
+    let data = Scratch::new();
+    std::fs::write(data.path().join("f"), "x").unwrap();
+    let b = sandbox(&out)
+        .mount(Mount::Generic {
+            source: "tmpfs".into(),
+            destination: "/scratch".into(),
+            fstype: "tmpfs".into(),
+            flags: (libc::MS_NOSUID | libc::MS_NOEXEC) as u64,
+            data: "mode=700,size=1m".into(),
+            propagation: libc::MS_PRIVATE as u64,
+        })
+        .mount(Mount::Generic {
+            source: data.path().to_path_buf(),
+            destination: "/data".into(),
+            fstype: "none".into(),
+            flags: (libc::MS_BIND | libc::MS_REC | libc::MS_RDONLY) as u64,
+            data: String::new(),
+            propagation: 0,
+        });
+    let script = "grep ' /scratch ' /proc/mounts > /out/scratch; stat -c %a /scratch >> /out/scratch; \
+                  cat /data/f > /out/data; touch /data/g 2>/dev/null; echo $? >> /out/data";
+    assert_eq!(sh(b, script), ExitStatus::Exited(0));
+    let scratch = out.read("scratch");
+    assert!(
+        scratch.contains("nosuid") && scratch.contains("noexec") && scratch.contains("size=1024k"),
+        "{scratch}"
+    );
+    assert!(scratch.ends_with("700\n"), "{scratch}");
+    assert_eq!(out.read("data"), "x1\n", "read-only bind");
+}
+
+#[test]
+fn sysctl_limits_umask_and_no_new_privileges() {
+    let out = Scratch::new();
+    let b = sandbox(&out)
+        .sysctl("kernel.shmmni", "1234")
+        .domainname("example.org")
+        .limits(Limits {
+            rlimits: vec![Rlimit {
+                resource: libc::RLIMIT_NOFILE as u32,
+                soft: 321,
+                hard: 654,
+            }],
+            no_new_privileges: true,
+            umask: Some(0o027),
+            oom_score_adj: Some(123),
+        });
+    let script = "cat /proc/sys/kernel/shmmni > /out/v; ulimit -n >> /out/v; ulimit -Hn >> /out/v; umask >> /out/v; \
+                  grep NoNewPrivs /proc/self/status | tr -d '\\t' >> /out/v; cat /proc/self/oom_score_adj >> /out/v; \
+                  domainname >> /out/v";
+    assert_eq!(sh(b, script), ExitStatus::Exited(0));
+    assert_eq!(out.read("v"), "1234\n321\n654\n0027\nNoNewPrivs:1\n123\nexample.org\n");
+}
+
+#[test]
+fn a_namespace_can_be_joined_by_path() {
+    let out = Scratch::new();
+    // A first container holds a network namespace; a second one joins it.
+    let holder = common::KillOnDrop(burrow::spawn(&sandbox(&out).command(["sleep", "60"]).build().unwrap()).unwrap());
+    let netns = format!("/proc/{}/ns/net", holder.0.pid());
+    let expected = std::fs::read_link(&netns).unwrap();
+    // Joining a namespace owned by another user namespace needs that one
+    // too; as root, share the user namespace with the host instead.
+    if !nix::unistd::geteuid().is_root() {
+        return;
+    }
+    let b = sandbox(&out).share(Namespace::User).join(Namespace::Net, &netns);
+    assert_eq!(sh(b, "readlink /proc/self/ns/net > /out/net"), ExitStatus::Exited(0));
+    assert_eq!(out.read("net").trim(), expected.to_str().unwrap());
+}
+
+#[test]
+fn the_start_gate_holds_the_container_until_opened() {
+    let out = Scratch::new();
+    let dir = Scratch::new();
+    let fifo = dir.path().join("exec.fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let spec = sandbox(&out)
+        .start_gate(&fifo)
+        .command(["sh", "-c", "echo started > /out/started"])
+        .build()
+        .unwrap();
+    let mut container = common::KillOnDrop(burrow::spawn(&spec).unwrap());
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!out.path().join("started").exists(), "held at the gate");
+    let mut byte = [0u8; 1];
+    let n = std::io::Read::read(&mut std::fs::File::open(&fifo).unwrap(), &mut byte).unwrap();
+    assert_eq!((n, byte[0]), (1, b'0'));
+    assert_eq!(container.0.wait().unwrap(), ExitStatus::Exited(0));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !out.path().join("started").exists() {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn without_essentials_only_the_listed_mounts_exist() {
+    let out = Scratch::new();
+    let b = sandbox(&out).essentials(false).mount(Mount::Generic {
+        source: "proc".into(),
+        destination: "/proc".into(),
+        fstype: "proc".into(),
+        flags: 0,
+        data: String::new(),
+        propagation: 0,
+    });
+    assert_eq!(
+        sh(b, "ls -A /dev | wc -l > /out/dev; test -d /sys; echo $? >> /out/dev"),
+        ExitStatus::Exited(0)
+    );
+    assert_eq!(out.read("dev"), "0\n1\n");
+}
