@@ -38,15 +38,15 @@ fn generic_mounts_take_flags_data_and_binds() {
             source: "tmpfs".into(),
             destination: "/scratch".into(),
             fstype: "tmpfs".into(),
-            flags: (libc::MS_NOSUID | libc::MS_NOEXEC) as u64,
+            flags: libc::MS_NOSUID | libc::MS_NOEXEC,
             data: "mode=700,size=1m".into(),
-            propagation: libc::MS_PRIVATE as u64,
+            propagation: libc::MS_PRIVATE,
         })
         .mount(Mount::Generic {
             source: data.path().to_path_buf(),
             destination: "/data".into(),
             fstype: "none".into(),
-            flags: (libc::MS_BIND | libc::MS_REC | libc::MS_RDONLY) as u64,
+            flags: libc::MS_BIND | libc::MS_REC | libc::MS_RDONLY,
             data: String::new(),
             propagation: 0,
         });
