@@ -70,7 +70,7 @@ fn sysctl_limits_umask_and_no_new_privileges() {
         .domainname("example.org")
         .limits(Limits {
             rlimits: vec![Rlimit {
-                resource: libc::RLIMIT_NOFILE as u32,
+                resource: libc::RLIMIT_NOFILE,
                 soft: 321,
                 hard: 654,
             }],
