@@ -36,6 +36,8 @@ pub enum Step {
     Sysctl,
     /// Setting resource limits and process attributes.
     Limits,
+    /// Setting the capability sets.
+    Capabilities,
     /// Waiting at the start gate, then reopening it.
     StartGate,
     /// `pivot_root` into the new root and detaching the old one.

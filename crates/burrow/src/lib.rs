@@ -69,6 +69,7 @@
 
 #![warn(missing_docs)]
 
+mod capabilities;
 mod channel;
 mod error;
 mod excursion;
@@ -83,6 +84,7 @@ mod spec;
 mod status;
 mod sys;
 
+pub use capabilities::Capabilities;
 pub use error::{Error, Result, SetupError, Step};
 pub use excursion::Excursion;
 pub use exec::DEFAULT_PATH;

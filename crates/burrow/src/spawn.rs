@@ -22,6 +22,7 @@ use nix::sys::signal::Signal;
 use nix::sys::stat::Mode;
 use nix::unistd::{Gid, Pid, Uid};
 
+use crate::capabilities::{self, CapSets};
 use crate::channel::{self, InFlight, Message};
 use crate::error::{Error, Result, SetupError, Step};
 use crate::exec::{CStrings, Command};
@@ -145,6 +146,7 @@ struct ChildPlan {
     become_root: (bool, bool),
     env: CStrings,
     command: Option<Command>,
+    capabilities: Option<CapSets>,
 }
 
 impl ChildPlan {
@@ -159,6 +161,7 @@ impl ChildPlan {
                 user_ns && unmapped(&spec.gid_maps, Gid::effective().as_raw()),
             ),
             env: CStrings::environment(&spec.env),
+            capabilities: spec.capabilities.as_ref().map(|c| c.parse()).transpose()?,
             command: match &spec.payload {
                 Payload::Command(argv) => Some(Command::new(argv, &spec.env)),
                 Payload::Closure(_) => None,
@@ -271,7 +274,14 @@ fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream)
             .map_err(|e| SetupError::sys(Step::Hostname, Some(name.into()), e, "cannot set the domain name to"))?;
     }
     if let Some(user) = &spec.user {
+        if plan.capabilities.is_some() {
+            capabilities::keep_across_setuid(true)?;
+        }
         switch_user(user)?;
+    }
+    if let Some(caps) = &plan.capabilities {
+        capabilities::keep_across_setuid(false)?;
+        caps.apply()?;
     }
     // Changing credentials clears the parent-death signal, so set it (or
     // clear it, for a container that should outlive burrow) last.

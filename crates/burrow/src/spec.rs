@@ -218,6 +218,9 @@ pub struct ContainerSpec {
     pub sysctl: Vec<(String, String)>,
     /// Process limits and attributes.
     pub limits: Limits,
+    /// The payload's capability sets; `None` leaves them as the new user
+    /// namespace (or the caller) gives them.
+    pub capabilities: Option<crate::Capabilities>,
     /// A FIFO on the host: when set, the container finishes setup, reports
     /// [`crate::Container`] ready, and then waits until someone opens the
     /// FIFO for reading (an OCI `start`) before it execs.
@@ -393,6 +396,9 @@ impl ContainerSpec {
         if let Some(gate) = &self.start_gate {
             validate_path("start_gate", gate)?;
         }
+        if let Some(caps) = &self.capabilities {
+            caps.parse()?;
+        }
         if let Payload::Command(argv) = &self.payload {
             if argv.is_empty() || argv[0].is_empty() {
                 return Err(Error::spec("payload", "the command is empty"));
@@ -463,6 +469,7 @@ impl Default for ContainerSpecBuilder {
                 root_read_only: false,
                 sysctl: Vec::new(),
                 limits: Limits::default(),
+                capabilities: None,
                 start_gate: None,
             },
             guest_ids: None,
@@ -665,6 +672,12 @@ impl ContainerSpecBuilder {
     /// Set the payload's limits and attributes.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.spec.limits = limits;
+        self
+    }
+
+    /// Give the payload exactly these capability sets.
+    pub fn capabilities(mut self, caps: crate::Capabilities) -> Self {
+        self.spec.capabilities = Some(caps);
         self
     }
 

@@ -144,3 +144,40 @@ fn without_essentials_only_the_listed_mounts_exist() {
     );
     assert_eq!(out.read("dev"), "0\n1\n");
 }
+
+#[test]
+fn capability_sets_are_exactly_as_configured() {
+    let out = Scratch::new();
+    let chown = vec!["CAP_CHOWN".to_string()];
+    let b = sandbox(&out).capabilities(burrow::Capabilities {
+        bounding: vec!["CAP_CHOWN".into(), "CAP_KILL".into()],
+        effective: chown.clone(),
+        permitted: chown.clone(),
+        inheritable: Vec::new(),
+        ambient: Vec::new(),
+    });
+    assert_eq!(
+        sh(
+            b,
+            "grep -E '^Cap(Inh|Eff|Bnd|Amb)' /proc/self/status | tr -d '\\t' > /out/caps"
+        ),
+        ExitStatus::Exited(0)
+    );
+    // Root inside gets its bounding set at exec: CHOWN (bit 0) and KILL (bit 5).
+    assert_eq!(
+        out.read("caps"),
+        "CapInh:0000000000000000\nCapEff:0000000000000021\nCapBnd:0000000000000021\nCapAmb:0000000000000000\n"
+    );
+    let e = burrow::ContainerSpec::builder()
+        .command(["true"])
+        .capabilities(burrow::Capabilities {
+            bounding: vec!["CAP_BOGUS".into()],
+            ..Default::default()
+        })
+        .build()
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("capabilities.bounding") && e.to_string().contains("CAP_BOGUS"),
+        "{e}"
+    );
+}

@@ -1,0 +1,103 @@
+//! Capabilities of the payload: the five sets, exactly as configured.
+//!
+//! Applied last before exec, after the switch to the payload's user (with
+//! `PR_SET_KEEPCAPS`, so the switch does not clear them first).
+
+use std::collections::HashSet;
+use std::str::FromStr;
+
+use caps::{CapSet, Capability};
+use serde::Serialize;
+
+use crate::error::{Error, Result, SetupError, Step};
+
+/// The five capability sets, by name (`CAP_SYS_ADMIN`, ...).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Capabilities {
+    /// The bounding set: what the process (and exec'd programs) can ever get.
+    pub bounding: Vec<String>,
+    /// The effective set.
+    pub effective: Vec<String>,
+    /// The permitted set.
+    pub permitted: Vec<String>,
+    /// The inheritable set (empty unless asked for: CVE-2022-29162).
+    pub inheritable: Vec<String>,
+    /// The ambient set, kept across exec by unprivileged programs.
+    pub ambient: Vec<String>,
+}
+
+/// Parse capability names; the error names `field` and the bad name.
+fn parse(field: &str, names: &[String]) -> Result<HashSet<Capability>> {
+    names
+        .iter()
+        .map(|n| {
+            let upper = n.to_ascii_uppercase();
+            let full = if upper.starts_with("CAP_") {
+                upper
+            } else {
+                format!("CAP_{upper}")
+            };
+            Capability::from_str(&full).map_err(|_| Error::spec(field, format!("unknown capability {n:?}")))
+        })
+        .collect()
+}
+
+/// Parsed capability sets, ready for the child.
+#[derive(Debug, Clone)]
+pub(crate) struct CapSets {
+    bounding: HashSet<Capability>,
+    effective: HashSet<Capability>,
+    permitted: HashSet<Capability>,
+    inheritable: HashSet<Capability>,
+    ambient: HashSet<Capability>,
+}
+
+impl Capabilities {
+    /// Check every name; see [`crate::ContainerSpec::validate`].
+    pub(crate) fn parse(&self) -> Result<CapSets> {
+        Ok(CapSets {
+            bounding: parse("capabilities.bounding", &self.bounding)?,
+            effective: parse("capabilities.effective", &self.effective)?,
+            permitted: parse("capabilities.permitted", &self.permitted)?,
+            inheritable: parse("capabilities.inheritable", &self.inheritable)?,
+            ambient: parse("capabilities.ambient", &self.ambient)?,
+        })
+    }
+}
+
+/// Keep permitted capabilities across the coming uid change.
+pub(crate) fn keep_across_setuid(keep: bool) -> Result<(), SetupError> {
+    caps::securebits::set_keepcaps(keep).map_err(|e| SetupError {
+        step: Step::Capabilities,
+        path: None,
+        errno: None,
+        message: format!("cannot set keepcaps: {e}"),
+    })
+}
+
+impl CapSets {
+    /// Set the five sets of this process: drop from the bounding set what is
+    /// not in it, then effective, inheritable, permitted, and raise ambient.
+    pub(crate) fn apply(&self) -> Result<(), SetupError> {
+        let fail = |what: &str, e: caps::errors::CapsError| SetupError {
+            step: Step::Capabilities,
+            path: None,
+            errno: None,
+            message: format!("cannot set the {what} capabilities: {e}"),
+        };
+        for cap in caps::all() {
+            if !self.bounding.contains(&cap) && caps::has_cap(None, CapSet::Bounding, cap).unwrap_or(false) {
+                caps::drop(None, CapSet::Bounding, cap).map_err(|e| fail("bounding", e))?;
+            }
+        }
+        // Effective must stay within permitted at every step: shrink it first.
+        caps::set(None, CapSet::Effective, &self.effective).map_err(|e| fail("effective", e))?;
+        caps::set(None, CapSet::Inheritable, &self.inheritable).map_err(|e| fail("inheritable", e))?;
+        caps::set(None, CapSet::Permitted, &self.permitted).map_err(|e| fail("permitted", e))?;
+        caps::clear(None, CapSet::Ambient).map_err(|e| fail("ambient", e))?;
+        for cap in &self.ambient {
+            caps::raise(None, CapSet::Ambient, *cap).map_err(|e| fail("ambient", e))?;
+        }
+        Ok(())
+    }
+}
