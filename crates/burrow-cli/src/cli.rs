@@ -4,13 +4,37 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// What `--version` prints, runc-like.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\nspec: 1.2.0");
+
 /// burrow: run programs in Linux containers.
 #[derive(Debug, Parser)]
-#[command(name = "burrow", version, about, propagate_version = true)]
+#[command(name = "burrow", version = VERSION, about)]
 pub struct Cli {
     /// Print each setup step with its duration (and the plan) to stderr.
     #[arg(long, global = true)]
     pub debug: bool,
+
+    /// Where OCI containers' state is kept (default /run/burrow, or
+    /// $XDG_RUNTIME_DIR/burrow when unprivileged).
+    #[arg(long = "root", value_name = "DIR")]
+    pub state_root: Option<PathBuf>,
+
+    /// Also write errors to FILE (OCI engines read it).
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+
+    /// Format of --log: text or json (lines of {"level","msg","time"}).
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+
+    /// Let systemd manage cgroups (refused: this build has no systemd driver).
+    #[arg(long)]
+    pub systemd_cgroup: bool,
+
+    /// Accepted for runc compatibility; burrow detects rootless by itself.
+    #[arg(long, value_name = "true|false|auto", num_args = 0..=1, default_missing_value = "true")]
+    pub rootless: Option<String>,
 
     /// What to do.
     #[command(subcommand)]
@@ -36,6 +60,106 @@ pub enum Command {
     ///
     /// Example: burrow probe --json
     Probe(ProbeArgs),
+    /// OCI: set up a container from a bundle; it waits for `start`.
+    Create(CreateArgs),
+    /// OCI: let a created container run its process.
+    Start(IdArg),
+    /// OCI: print a container's state as JSON.
+    State(IdArg),
+    /// OCI: send a signal (default TERM) to a container.
+    Kill(KillArgs),
+    /// OCI: remove a container (--force kills a running one).
+    Delete(DeleteArgs),
+    /// OCI: list containers.
+    List(ListArgs),
+    /// OCI: write a default config.json to the bundle.
+    Spec(SpecArgs),
+}
+
+/// Text or JSON lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Plain lines.
+    Text,
+    /// `{"level":…,"msg":…,"time":…}` lines.
+    Json,
+}
+
+/// `create`.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// The bundle directory (default: the current directory).
+    #[arg(short, long, value_name = "DIR", default_value = ".")]
+    pub bundle: PathBuf,
+    /// Write the container's pid to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// Unix socket to send a terminal's pty master to (not supported yet).
+    #[arg(long, value_name = "SOCKET")]
+    pub console_socket: Option<PathBuf>,
+    /// Accepted for runc compatibility; burrow always uses pivot_root.
+    #[arg(long)]
+    pub no_pivot: bool,
+    /// Accepted for runc compatibility; burrow never creates a session keyring.
+    #[arg(long)]
+    pub no_new_keyring: bool,
+    /// Pass fds 3..3+N on to the container.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// The container id.
+    pub id: String,
+}
+
+/// A command that takes only an id.
+#[derive(Debug, Args)]
+pub struct IdArg {
+    /// The container id.
+    pub id: String,
+}
+
+/// `kill`.
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// Signal every process of the container.
+    #[arg(short, long)]
+    pub all: bool,
+    /// The container id.
+    pub id: String,
+    /// Signal name (TERM, SIGKILL) or number (default TERM).
+    #[arg(default_value = "TERM")]
+    pub signal: String,
+}
+
+/// `delete`.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// Kill a running container first; a missing id is not an error.
+    #[arg(short, long)]
+    pub force: bool,
+    /// The container id.
+    pub id: String,
+}
+
+/// `list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// table or json.
+    #[arg(short, long, value_name = "FORMAT", default_value = "table")]
+    pub format: String,
+    /// Print only the ids.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `spec`.
+#[derive(Debug, Args)]
+pub struct SpecArgs {
+    /// A config for an unprivileged user (user namespace, bind-mounted /sys).
+    #[arg(long)]
+    pub rootless: bool,
+    /// Where to write config.json (default: the current directory).
+    #[arg(short, long, value_name = "DIR", default_value = ".")]
+    pub bundle: PathBuf,
 }
 
 /// `burrow run`.
@@ -111,6 +235,39 @@ pub struct RunArgs {
     /// Kill the container when burrow itself dies.
     #[arg(long)]
     pub die_with_parent: bool,
+
+    /// OCI: run the bundle as container ID instead (create + start; waits
+    /// unless --detach). Example: burrow run --bundle ./box mybox
+    #[arg(value_name = "ID")]
+    pub id: Option<String>,
+
+    /// OCI run: the bundle directory (default: the current directory).
+    #[arg(short, long, value_name = "DIR")]
+    pub bundle: Option<PathBuf>,
+
+    /// OCI run: return once the container runs.
+    #[arg(short, long)]
+    pub detach: bool,
+
+    /// OCI run: write the container's pid to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+
+    /// OCI run: unix socket for a terminal's pty master (not supported yet).
+    #[arg(long, value_name = "SOCKET")]
+    pub console_socket: Option<PathBuf>,
+
+    /// OCI run: pass fds 3..3+N on to the container.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub preserve_fds: u32,
+
+    /// OCI run: accepted for runc compatibility.
+    #[arg(long)]
+    pub no_pivot: bool,
+
+    /// OCI run: accepted for runc compatibility.
+    #[arg(long)]
+    pub no_new_keyring: bool,
 
     /// The command and its arguments (default: /bin/sh).
     #[arg(last = true, value_name = "COMMAND")]

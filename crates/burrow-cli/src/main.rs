@@ -4,6 +4,7 @@
 mod cli;
 mod enter;
 mod env;
+mod oci;
 mod probe;
 mod run;
 
@@ -24,17 +25,39 @@ fn main() -> ExitCode {
             .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
             .init();
     }
+    let log = (cli.log.clone(), cli.log_format);
     let result = match cli.command {
-        cli::Command::Run(args) => run::main(*args, cli.debug),
+        cli::Command::Run(args) => match args.id.clone() {
+            Some(id) => oci::run(&cli.state_root, &id, *args),
+            None => run::main(*args, cli.debug),
+        },
         cli::Command::Enter(args) => enter::main(args),
         cli::Command::Probe(args) => probe::main(args),
+        _ => oci::main(cli),
     };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("burrow: {e:#}");
+            let message = format!("{e:#}");
+            eprintln!("burrow: {message}");
+            if let (Some(path), format) = log {
+                log_error(&path, format, &message);
+            }
             ExitCode::from(exit_code_for(&e))
         }
+    }
+}
+
+/// Append an error to the `--log` file, as a JSON line engines can show.
+fn log_error(path: &std::path::Path, format: cli::LogFormat, message: &str) {
+    let time = burrow_oci::state::now_rfc3339();
+    let line = match format {
+        cli::LogFormat::Json => serde_json::json!({"level": "error", "msg": message, "time": time}).to_string(),
+        cli::LogFormat::Text => format!("time=\"{time}\" level=error msg={message:?}"),
+    };
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(path);
+    if let Ok(mut file) = file {
+        let _ = std::io::Write::write_all(&mut file, format!("{line}\n").as_bytes());
     }
 }
 
@@ -46,6 +69,7 @@ fn exit_code_for(e: &anyhow::Error) -> u8 {
             Some(nix::errno::Errno::ENOENT) | Some(nix::errno::Errno::ENOTDIR) => 127,
             _ => 126,
         },
+        _ if e.downcast_ref::<burrow_oci::OciError>().is_some() => 1,
         _ => EXIT_BURROW,
     }
 }

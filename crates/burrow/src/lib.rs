@@ -76,6 +76,7 @@ mod excursion;
 mod exec;
 mod idmap;
 mod namespace;
+mod pidfd;
 mod probe;
 mod rootfs;
 mod run;
@@ -90,6 +91,7 @@ pub use excursion::Excursion;
 pub use exec::DEFAULT_PATH;
 pub use idmap::{find_helper, IdMap};
 pub use namespace::{Namespace, NamespaceSet};
+pub use pidfd::{open_pidfd, signal_pidfd};
 pub use probe::{
     cgroup_layout, probe, setgroups_supported, unprivileged_user_namespace_supported, user_namespace_supported,
     CgroupLayout, Probe,

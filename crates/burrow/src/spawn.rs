@@ -294,8 +294,12 @@ fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream)
     if spec.limits.no_new_privileges {
         sys::set_no_new_privs().map_err(|e| SetupError::sys(Step::Limits, None, e, "cannot set no_new_privs"))?;
     }
-    sys::cloexec_from(3)
+    sys::cloexec_from(3 + spec.preserve_fds)
         .map_err(|e| SetupError::sys(Step::Exec, None, e, "cannot mark inherited fds close-on-exec"))?;
+    for fd in 3..3 + spec.preserve_fds as i32 {
+        // Preserved fds may have been opened close-on-exec; clear that.
+        sys::clear_cloexec(fd);
+    }
     if let Some(gate) = gate {
         wait_at_gate(channel, gate);
     }

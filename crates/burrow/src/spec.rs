@@ -221,6 +221,9 @@ pub struct ContainerSpec {
     /// The payload's capability sets; `None` leaves them as the new user
     /// namespace (or the caller) gives them.
     pub capabilities: Option<crate::Capabilities>,
+    /// Pass fds 3 to 3+N-1 of the caller on to the payload (all others
+    /// are closed on exec).
+    pub preserve_fds: u32,
     /// A FIFO on the host: when set, the container finishes setup, reports
     /// [`crate::Container`] ready, and then waits until someone opens the
     /// FIFO for reading (an OCI `start`) before it execs.
@@ -470,6 +473,7 @@ impl Default for ContainerSpecBuilder {
                 sysctl: Vec::new(),
                 limits: Limits::default(),
                 capabilities: None,
+                preserve_fds: 0,
                 start_gate: None,
             },
             guest_ids: None,
@@ -672,6 +676,12 @@ impl ContainerSpecBuilder {
     /// Set the payload's limits and attributes.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.spec.limits = limits;
+        self
+    }
+
+    /// Pass fds 3 to 3+`n`-1 on to the payload.
+    pub fn preserve_fds(mut self, n: u32) -> Self {
+        self.spec.preserve_fds = n;
         self
     }
 

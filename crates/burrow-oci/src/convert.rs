@@ -1,0 +1,501 @@
+//! `config.json` → [`burrow::ContainerSpec`].
+//!
+//! Every field is either honoured or refused with an error naming it; none
+//! is silently ignored. The core never sees OCI types.
+
+use std::path::{Path, PathBuf};
+
+use burrow::{Capabilities, ContainerSpec, IdMap, Limits, Mount, Namespace, NamespaceSet, Rlimit, Root};
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+use crate::error::{OciError, Result};
+
+/// Load `bundle/config.json`.
+pub fn load(bundle: &Path) -> Result<Spec> {
+    let path = bundle.join("config.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| OciError::Bundle(format!("{}: {e}", path.display())))?;
+    serde_json::from_str(&text).map_err(|e| OciError::Bundle(format!("{}: {e}", path.display())))
+}
+
+/// Refuse `field` with `why`.
+fn refuse<T>(field: &str, why: impl Into<String>) -> Result<T> {
+    Err(OciError::Unsupported {
+        field: field.to_string(),
+        reason: why.into(),
+    })
+}
+
+/// Convert a loaded config of `bundle` into a spec. `gate` is the FIFO the
+/// container waits at until `start` (none for a foreground `run`).
+pub fn to_spec(config: &Spec, bundle: &Path, gate: Option<&Path>) -> Result<ContainerSpec> {
+    check_unsupported(config)?;
+    let process = config.process().as_ref().ok_or_else(|| OciError::Field {
+        field: "process".into(),
+        reason: "missing".into(),
+    })?;
+    let args = process.args().clone().unwrap_or_default();
+    if args.is_empty() {
+        return Err(OciError::Field {
+            field: "process.args".into(),
+            reason: "empty".into(),
+        });
+    }
+    let root = config.root().as_ref().ok_or_else(|| OciError::Field {
+        field: "root".into(),
+        reason: "missing".into(),
+    })?;
+    let rootfs = if root.path().is_absolute() {
+        root.path().clone()
+    } else {
+        bundle.join(root.path())
+    };
+    if !rootfs.is_dir() {
+        return Err(OciError::Field {
+            field: "root.path".into(),
+            reason: format!("{} is not a directory", rootfs.display()),
+        });
+    }
+    let linux = config.linux().clone().unwrap_or_default();
+
+    let mut b = ContainerSpec::builder()
+        .namespaces(NamespaceSet::empty())
+        .essentials(false)
+        .root(Root::Directory(rootfs))
+        .root_read_only(root.readonly().unwrap_or(false))
+        .command(args)
+        .cwd(process.cwd().clone());
+    for (i, ns) in linux.namespaces().clone().unwrap_or_default().iter().enumerate() {
+        let kind = namespace(ns.typ());
+        match ns.path() {
+            Some(path) => b = b.join(kind, path),
+            None if kind.is_supported() => b = b.unshare(kind),
+            None => {
+                return refuse(
+                    &format!("linux.namespaces[{i}]"),
+                    format!("this kernel has no {kind} namespace"),
+                )
+            }
+        }
+    }
+    for m in linux.uid_mappings().clone().unwrap_or_default() {
+        b = b.uid_map(IdMap::new(m.container_id(), m.host_id(), m.size()));
+    }
+    for m in linux.gid_mappings().clone().unwrap_or_default() {
+        b = b.gid_map(IdMap::new(m.container_id(), m.host_id(), m.size()));
+    }
+    if let Some(name) = config.hostname() {
+        b = b.hostname(name.clone());
+    }
+    if let Some(name) = config.domainname() {
+        b = b.domainname(name.clone());
+    }
+    for (i, kv) in process.env().clone().unwrap_or_default().iter().enumerate() {
+        match kv.split_once('=') {
+            Some((k, v)) => b = b.env(k, v),
+            None => return refuse(&format!("process.env[{i}]"), format!("{kv:?} is not KEY=VALUE")),
+        }
+    }
+    let user = process.user();
+    b = b
+        .user(user.uid(), user.gid())
+        .additional_gids(user.additional_gids().clone().unwrap_or_default());
+    b = b.limits(Limits {
+        rlimits: rlimits(process)?,
+        no_new_privileges: process.no_new_privileges().unwrap_or(false),
+        umask: user.umask(),
+        oom_score_adj: process.oom_score_adj(),
+    });
+    if let Some(caps) = process.capabilities() {
+        let names = |set: &Option<oci_spec::runtime::Capabilities>| -> Vec<String> {
+            let mut v: Vec<String> = set
+                .iter()
+                .flatten()
+                .filter_map(|c| serde_json::to_value(c).ok()?.as_str().map(str::to_owned))
+                .collect();
+            v.sort();
+            v
+        };
+        b = b.capabilities(Capabilities {
+            bounding: names(caps.bounding()),
+            effective: names(caps.effective()),
+            permitted: names(caps.permitted()),
+            inheritable: names(caps.inheritable()),
+            ambient: names(caps.ambient()),
+        });
+    }
+    let rootless_user_ns = !nix::unistd::geteuid().is_root();
+    for (i, m) in config.mounts().clone().unwrap_or_default().iter().enumerate() {
+        for op in mount(i, m, rootless_user_ns)? {
+            b = b.mount(op);
+        }
+    }
+    b = default_devices(b);
+    for (i, d) in linux.devices().clone().unwrap_or_default().iter().enumerate() {
+        let path = d.path();
+        if !path.exists() {
+            return refuse(
+                &format!("linux.devices[{i}]"),
+                format!(
+                    "{} does not exist on the host to be bound (creating device nodes is not supported yet)",
+                    path.display()
+                ),
+            );
+        }
+        b = b.mount(Mount::Device {
+            source: path.clone(),
+            destination: path.clone(),
+        });
+    }
+    let mut sysctl: Vec<(String, String)> = linux.sysctl().clone().unwrap_or_default().into_iter().collect();
+    sysctl.sort();
+    for (k, v) in sysctl {
+        b = b.sysctl(k, v);
+    }
+    for p in linux.masked_paths().clone().unwrap_or_default() {
+        b = b.masked_path(p);
+    }
+    for p in linux.readonly_paths().clone().unwrap_or_default() {
+        b = b.readonly_path(p);
+    }
+    if let Some(gate) = gate {
+        b = b.start_gate(gate);
+    }
+    b.build().map_err(OciError::Core)
+}
+
+fn namespace(typ: LinuxNamespaceType) -> Namespace {
+    match typ {
+        LinuxNamespaceType::Mount => Namespace::Mnt,
+        LinuxNamespaceType::Cgroup => Namespace::Cgroup,
+        LinuxNamespaceType::Uts => Namespace::Uts,
+        LinuxNamespaceType::Ipc => Namespace::Ipc,
+        LinuxNamespaceType::User => Namespace::User,
+        LinuxNamespaceType::Pid => Namespace::Pid,
+        LinuxNamespaceType::Network => Namespace::Net,
+        LinuxNamespaceType::Time => Namespace::Time,
+    }
+}
+
+/// Fields this build cannot honour yet: refused by name.
+fn check_unsupported(config: &Spec) -> Result<()> {
+    if let Some(process) = config.process() {
+        if process.terminal().unwrap_or(false) {
+            return refuse("process.terminal", "terminals (console sockets) are not supported yet");
+        }
+        if process.apparmor_profile().as_ref().is_some_and(|p| !p.is_empty()) {
+            return refuse("process.apparmorProfile", "this host has no AppArmor support in burrow");
+        }
+        if process.selinux_label().as_ref().is_some_and(|l| !l.is_empty()) {
+            return refuse("process.selinuxLabel", "this host has no SELinux support in burrow");
+        }
+        if process.io_priority().is_some() {
+            return refuse("process.ioPriority", "not supported yet");
+        }
+        if process.scheduler().is_some() {
+            return refuse("process.scheduler", "not supported yet");
+        }
+        if process.exec_cpu_affinity().is_some() {
+            return refuse("process.execCPUAffinity", "not supported yet");
+        }
+    }
+    if config
+        .hooks()
+        .as_ref()
+        .is_some_and(|h| serde_json::to_value(h).is_ok_and(|v| v.as_object().is_some_and(|o| !o.is_empty())))
+    {
+        return refuse("hooks", "hooks are not supported yet");
+    }
+    if let Some(linux) = config.linux() {
+        if linux.seccomp().is_some() {
+            return refuse("linux.seccomp", "seccomp is not supported yet");
+        }
+        if linux.resources().as_ref().is_some_and(|r| {
+            serde_json::to_value(r).is_ok_and(|v| {
+                v.as_object()
+                    .is_some_and(|o| o.values().any(|x| !x.is_null() && x != &serde_json::json!([])))
+            })
+        }) {
+            return refuse("linux.resources", "cgroup resource limits are not supported yet");
+        }
+        if linux.intel_rdt().is_some() {
+            return refuse("linux.intelRdt", "not supported");
+        }
+        if linux.personality().is_some() {
+            return refuse("linux.personality", "not supported yet");
+        }
+        if linux.time_offsets().as_ref().is_some_and(|t| !t.is_empty()) {
+            return refuse("linux.timeOffsets", "not supported yet");
+        }
+        if linux.mount_label().as_ref().is_some_and(|l| !l.is_empty()) {
+            return refuse("linux.mountLabel", "this host has no SELinux support in burrow");
+        }
+        if linux.memory_policy().is_some() {
+            return refuse("linux.memoryPolicy", "not supported yet");
+        }
+        if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
+            return refuse("linux.netDevices", "not supported yet");
+        }
+        match linux.rootfs_propagation().as_deref() {
+            None | Some("") | Some("private") | Some("rprivate") => {}
+            Some(other) => {
+                return refuse(
+                    "linux.rootfsPropagation",
+                    format!("{other:?} is not supported yet (private only)"),
+                )
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `process.rlimits` → rlimit numbers.
+fn rlimits(process: &oci_spec::runtime::Process) -> Result<Vec<Rlimit>> {
+    let mut out = Vec::new();
+    for (i, r) in process.rlimits().clone().unwrap_or_default().iter().enumerate() {
+        let name = serde_json::to_value(r.typ())
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let resource = match name.as_str() {
+            "RLIMIT_CPU" => libc::RLIMIT_CPU,
+            "RLIMIT_FSIZE" => libc::RLIMIT_FSIZE,
+            "RLIMIT_DATA" => libc::RLIMIT_DATA,
+            "RLIMIT_STACK" => libc::RLIMIT_STACK,
+            "RLIMIT_CORE" => libc::RLIMIT_CORE,
+            "RLIMIT_RSS" => libc::RLIMIT_RSS,
+            "RLIMIT_NPROC" => libc::RLIMIT_NPROC,
+            "RLIMIT_NOFILE" => libc::RLIMIT_NOFILE,
+            "RLIMIT_MEMLOCK" => libc::RLIMIT_MEMLOCK,
+            "RLIMIT_AS" => libc::RLIMIT_AS,
+            "RLIMIT_LOCKS" => libc::RLIMIT_LOCKS,
+            "RLIMIT_SIGPENDING" => libc::RLIMIT_SIGPENDING,
+            "RLIMIT_MSGQUEUE" => libc::RLIMIT_MSGQUEUE,
+            "RLIMIT_NICE" => libc::RLIMIT_NICE,
+            "RLIMIT_RTPRIO" => libc::RLIMIT_RTPRIO,
+            "RLIMIT_RTTIME" => libc::RLIMIT_RTTIME,
+            other => {
+                return refuse(
+                    &format!("process.rlimits[{i}].type"),
+                    format!("unknown limit {other:?}"),
+                )
+            }
+        };
+        out.push(Rlimit {
+            resource,
+            soft: r.soft(),
+            hard: r.hard(),
+        });
+    }
+    Ok(out)
+}
+
+/// Parsed mount options.
+#[derive(Default)]
+struct Options {
+    flags: u64,
+    propagation: u64,
+    data: Vec<String>,
+}
+
+fn options(field: &str, opts: &[String]) -> Result<Options> {
+    let mut o = Options::default();
+    for opt in opts {
+        let (set, clear): (u64, u64) = match opt.as_str() {
+            "ro" => (libc::MS_RDONLY, 0),
+            "rw" => (0, libc::MS_RDONLY),
+            "nosuid" => (libc::MS_NOSUID, 0),
+            "suid" => (0, libc::MS_NOSUID),
+            "nodev" => (libc::MS_NODEV, 0),
+            "dev" => (0, libc::MS_NODEV),
+            "noexec" => (libc::MS_NOEXEC, 0),
+            "exec" => (0, libc::MS_NOEXEC),
+            "sync" => (libc::MS_SYNCHRONOUS, 0),
+            "async" => (0, libc::MS_SYNCHRONOUS),
+            "dirsync" => (libc::MS_DIRSYNC, 0),
+            "mand" => (libc::MS_MANDLOCK, 0),
+            "nomand" => (0, libc::MS_MANDLOCK),
+            "atime" => (0, libc::MS_NOATIME),
+            "noatime" => (libc::MS_NOATIME, 0),
+            "diratime" => (0, libc::MS_NODIRATIME),
+            "nodiratime" => (libc::MS_NODIRATIME, 0),
+            "relatime" => (libc::MS_RELATIME, 0),
+            "norelatime" => (0, libc::MS_RELATIME),
+            "strictatime" => (libc::MS_STRICTATIME, 0),
+            "nostrictatime" => (0, libc::MS_STRICTATIME),
+            "silent" => (libc::MS_SILENT, 0),
+            "loud" => (0, libc::MS_SILENT),
+            "lazytime" => (libc::MS_LAZYTIME, 0),
+            "nolazytime" => (0, libc::MS_LAZYTIME),
+            "bind" => (libc::MS_BIND, 0),
+            "rbind" => (libc::MS_BIND | libc::MS_REC, 0),
+            "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave" | "unbindable" | "runbindable" => {
+                let (kind, recursive) = match opt.as_str() {
+                    "private" => (libc::MS_PRIVATE, 0),
+                    "rprivate" => (libc::MS_PRIVATE, libc::MS_REC),
+                    "shared" => (libc::MS_SHARED, 0),
+                    "rshared" => (libc::MS_SHARED, libc::MS_REC),
+                    "slave" => (libc::MS_SLAVE, 0),
+                    "rslave" => (libc::MS_SLAVE, libc::MS_REC),
+                    "unbindable" => (libc::MS_UNBINDABLE, 0),
+                    _ => (libc::MS_UNBINDABLE, libc::MS_REC),
+                };
+                o.propagation = kind | recursive;
+                continue;
+            }
+            "tmpcopyup" | "idmap" | "ridmap" | "rro" | "rrw" | "rnosuid" | "rnodev" | "rnoexec" | "rsuid" | "rdev"
+            | "rexec" | "recursive" | "copy-symlink" => {
+                return refuse(field, format!("mount option {opt:?} is not supported yet"))
+            }
+            data => {
+                o.data.push(data.to_string());
+                continue;
+            }
+        };
+        o.flags = (o.flags | set) & !clear;
+    }
+    Ok(o)
+}
+
+/// One `mounts[i]` entry as mount operations (a cgroup mount becomes
+/// several on a cgroup v1 host).
+fn mount(i: usize, m: &oci_spec::runtime::Mount, rootless: bool) -> Result<Vec<Mount>> {
+    let field = format!("mounts[{i}]");
+    let opts = options(&format!("{field}.options"), m.options().as_deref().unwrap_or_default())?;
+    let fstype = m.typ().clone().unwrap_or_else(|| "none".into());
+    let destination = m.destination().clone();
+    if !destination.is_absolute() {
+        return refuse(
+            &format!("{field}.destination"),
+            format!("{} is not absolute", destination.display()),
+        );
+    }
+    let source = m.source().clone().unwrap_or_else(|| PathBuf::from(&fstype));
+    let is_bind = fstype == "bind" || opts.flags & libc::MS_BIND != 0;
+    let mut flags = opts.flags;
+    if is_bind {
+        flags |= libc::MS_BIND;
+        if !source.exists() {
+            return refuse(
+                &format!("{field}.source"),
+                format!("{} does not exist", source.display()),
+            );
+        }
+    }
+    let data = opts.data.join(",");
+    if !is_bind && (fstype == "cgroup" || fstype == "cgroup2") {
+        return cgroup_mounts(&destination, flags, rootless);
+    }
+    Ok(vec![Mount::Generic {
+        source,
+        destination,
+        fstype: if is_bind { "none".into() } else { fstype },
+        flags,
+        data,
+        propagation: opts.propagation,
+    }])
+}
+
+/// The container's view of cgroups at `dest`: cgroup2 where the host is
+/// unified; on a v1 or hybrid host a tmpfs with each hierarchy mounted in
+/// it (showing the container's cgroup namespace); rootless (where v1 cannot
+/// be mounted) a read-only recursive bind of the host's `/sys/fs/cgroup`.
+fn cgroup_mounts(dest: &Path, flags: u64, rootless: bool) -> Result<Vec<Mount>> {
+    let generic = |source: &str, dest: PathBuf, fstype: &str, flags: u64, data: &str| Mount::Generic {
+        source: source.into(),
+        destination: dest,
+        fstype: fstype.into(),
+        flags,
+        data: data.into(),
+        propagation: 0,
+    };
+    let fs_flags = flags & !libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+    if rootless {
+        return Ok(vec![generic(
+            "/sys/fs/cgroup",
+            dest.into(),
+            "none",
+            libc::MS_BIND | libc::MS_REC | libc::MS_RDONLY,
+            "",
+        )]);
+    }
+    let mut ops = Vec::new();
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut v1 = Vec::new();
+    let mut unified_at = None;
+    for line in info.lines() {
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        let point = left.split(' ').nth(4).unwrap_or("");
+        let mut r = right.split(' ');
+        let (fstype, super_opts) = (r.next().unwrap_or(""), r.nth(1).unwrap_or(""));
+        let Some(name) = point.strip_prefix("/sys/fs/cgroup") else {
+            continue;
+        };
+        match fstype {
+            "cgroup2" => unified_at = Some(name.trim_start_matches('/').to_string()),
+            "cgroup" => {
+                let controllers: Vec<&str> = super_opts.split(',').filter(|o| *o != "rw" && *o != "ro").collect();
+                v1.push((name.trim_start_matches('/').to_string(), controllers.join(",")));
+            }
+            _ => {}
+        }
+    }
+    match unified_at.as_deref() {
+        Some("") => ops.push(generic(
+            "cgroup2",
+            dest.into(),
+            "cgroup2",
+            fs_flags | (flags & libc::MS_RDONLY),
+            "",
+        )),
+        _ => {
+            ops.push(generic("tmpfs", dest.into(), "tmpfs", fs_flags, "mode=755"));
+            for (name, controllers) in v1 {
+                ops.push(generic(
+                    "cgroup",
+                    dest.join(&name),
+                    "cgroup",
+                    fs_flags | (flags & libc::MS_RDONLY),
+                    &controllers,
+                ));
+            }
+            if let Some(name) = unified_at {
+                ops.push(generic(
+                    "cgroup2",
+                    dest.join(name),
+                    "cgroup2",
+                    fs_flags | (flags & libc::MS_RDONLY),
+                    "",
+                ));
+            }
+        }
+    }
+    Ok(ops)
+}
+
+/// The OCI default devices (null zero full random urandom tty, ptmx as a
+/// link to the devpts one) and the standard links, bound from the host
+/// since a user namespace cannot mknod.
+fn default_devices(mut b: burrow::ContainerSpecBuilder) -> burrow::ContainerSpecBuilder {
+    for dev in [
+        "/dev/null",
+        "/dev/zero",
+        "/dev/full",
+        "/dev/random",
+        "/dev/urandom",
+        "/dev/tty",
+    ] {
+        if Path::new(dev).exists() {
+            b = b.mount(Mount::Device {
+                source: dev.into(),
+                destination: dev.into(),
+            });
+        }
+    }
+    b.symlink("pts/ptmx", "/dev/ptmx")
+        .symlink("/proc/self/fd", "/dev/fd")
+        .symlink("/proc/self/fd/0", "/dev/stdin")
+        .symlink("/proc/self/fd/1", "/dev/stdout")
+        .symlink("/proc/self/fd/2", "/dev/stderr")
+}

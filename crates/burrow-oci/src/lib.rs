@@ -1,0 +1,19 @@
+//! # burrow-oci: the OCI runtime front of burrow
+//!
+//! Turns an OCI bundle (`config.json` plus a root file system) into a
+//! [`burrow::ContainerSpec`], refusing by name every field it cannot
+//! honour, and keeps the runtime state that lets separate `create`,
+//! `start`, `state`, `kill` and `delete` commands work on one container,
+//! as runc does. The `burrow` binary's OCI commands are thin calls into
+//! [`lifecycle`].
+
+#![warn(missing_docs)]
+
+pub mod convert;
+pub mod default_spec;
+pub mod error;
+pub mod lifecycle;
+pub mod state;
+
+pub use error::{OciError, Result};
+pub use state::Store;

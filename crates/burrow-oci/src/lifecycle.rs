@@ -1,0 +1,274 @@
+//! The OCI operations: create, start, state, kill, delete, list, run.
+//!
+//! Each takes the store's lock for its whole length, so two commands on
+//! one id cannot interleave, and leaves nothing half-made when it fails.
+
+use std::collections::HashMap;
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+
+use crate::convert;
+use crate::error::{OciError, Result};
+use crate::state::{check_id, now_rfc3339, process_start, write_atomically, Record, Status, Store};
+
+/// Options of `create` and `run`.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    /// The bundle directory (default: the current directory).
+    pub bundle: PathBuf,
+    /// Write the container's pid here.
+    pub pid_file: Option<PathBuf>,
+    /// Where to send a terminal's pty master (not supported yet).
+    pub console_socket: Option<PathBuf>,
+    /// Pass fds 3..3+N on to the container.
+    pub preserve_fds: u32,
+}
+
+/// Set the container up and leave it waiting for `start`.
+pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<()> {
+    let _lock = store.lock()?;
+    let (spec, record) = prepare(store, id, opts, true)?;
+    let fifo = store.fifo(id);
+    let made = make_dir_and_fifo(store, id, &fifo).and_then(|()| {
+        let container = burrow::spawn(&spec)?;
+        finish_record(store, record, container.pid().as_raw(), opts)
+    });
+    if made.is_err() {
+        let _ = store.remove(id);
+    }
+    made
+}
+
+/// Load and convert the bundle; nothing is created yet.
+fn prepare(store: &Store, id: &str, opts: &CreateOptions, gated: bool) -> Result<(burrow::ContainerSpec, Record)> {
+    check_id(id)?;
+    if store.dir(id).exists() {
+        return Err(OciError::Exists(id.into()));
+    }
+    if let Some(socket) = &opts.console_socket {
+        return Err(OciError::Unsupported {
+            field: "--console-socket".into(),
+            reason: format!("{}: terminals are not supported yet", socket.display()),
+        });
+    }
+    let bundle =
+        std::fs::canonicalize(&opts.bundle).map_err(|e| OciError::Bundle(format!("{}: {e}", opts.bundle.display())))?;
+    let config = convert::load(&bundle)?;
+    let fifo = store.fifo(id);
+    let mut spec = convert::to_spec(&config, &bundle, gated.then_some(fifo.as_path()))?;
+    spec.preserve_fds = opts.preserve_fds;
+    let rootfs = match &spec.root {
+        burrow::Root::Directory(dir) => dir.clone(),
+        _ => bundle.join("rootfs"),
+    };
+    let owner = nix::unistd::User::from_uid(nix::unistd::geteuid())
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .unwrap_or_default();
+    let record = Record {
+        id: id.into(),
+        pid: 0,
+        start_time: 0,
+        bundle,
+        rootfs,
+        created: now_rfc3339(),
+        annotations: config
+            .annotations()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect::<HashMap<_, _>>(),
+        owner,
+    };
+    Ok((spec, record))
+}
+
+fn make_dir_and_fifo(store: &Store, id: &str, fifo: &Path) -> Result<()> {
+    let dir = store.dir(id);
+    std::fs::create_dir(&dir).map_err(|e| OciError::io(format!("creating {}", dir.display()), e))?;
+    nix::unistd::mkfifo(fifo, nix::sys::stat::Mode::from_bits_truncate(0o600))
+        .map_err(|e| OciError::io(format!("creating {}", fifo.display()), e.into()))
+}
+
+/// Record the started process and write the pid file.
+fn finish_record(store: &Store, mut record: Record, pid: i32, opts: &CreateOptions) -> Result<()> {
+    record.pid = pid;
+    record.start_time = process_start(pid).map(|(t, _)| t).unwrap_or(0);
+    store.save(&record)?;
+    if let Some(pid_file) = &opts.pid_file {
+        write_atomically(pid_file, pid.to_string().as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Release a created container: it execs its process.
+pub fn start(store: &Store, id: &str) -> Result<()> {
+    let _lock = store.lock()?;
+    let record = store.load(id)?;
+    let status = record.status(store);
+    if status != Status::Created {
+        return Err(wrong_state(id, status, "only a created container can be started"));
+    }
+    let fifo = store.fifo(id);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .map_err(|e| OciError::io(format!("opening {}", fifo.display()), e))?;
+    // The container's open for writing returns now; it writes one byte.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut fds = [PollFd::new(file.as_fd(), PollFlags::POLLIN)];
+        let _ = poll(&mut fds, PollTimeout::from(100u16));
+        let mut byte = [0u8; 1];
+        match nix::unistd::read(&file, &mut byte) {
+            Ok(1) => break,
+            Ok(_) | Err(nix::errno::Errno::EAGAIN) if record.alive() && Instant::now() < deadline => continue,
+            _ => {
+                return Err(wrong_state(
+                    id,
+                    Status::Stopped,
+                    "its process ended before it could be started",
+                ));
+            }
+        }
+    }
+    std::fs::remove_file(&fifo).map_err(|e| OciError::io(format!("removing {}", fifo.display()), e))
+}
+
+use std::os::unix::fs::OpenOptionsExt;
+
+fn wrong_state(id: &str, status: Status, what: &str) -> OciError {
+    OciError::WrongState {
+        id: id.into(),
+        status: status.as_str().into(),
+        what: what.into(),
+    }
+}
+
+/// runc's `state` JSON of `id`.
+pub fn state(store: &Store, id: &str) -> Result<serde_json::Value> {
+    let record = store.load(id)?;
+    Ok(record.state_json(record.status(store)))
+}
+
+/// The state JSON of every container.
+pub fn list(store: &Store) -> Vec<serde_json::Value> {
+    store
+        .ids()
+        .iter()
+        .filter_map(|id| store.load(id).ok())
+        .map(|r| r.state_json(r.status(store)))
+        .collect()
+}
+
+/// Parse `TERM`, `SIGTERM`, `sigterm` or `15`.
+pub fn parse_signal(s: &str) -> Result<i32> {
+    if let Ok(n) = s.parse::<i32>() {
+        return if (1..=64).contains(&n) {
+            Ok(n)
+        } else {
+            Err(OciError::BadSignal(s.into()))
+        };
+    }
+    let upper = s.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    name.parse::<nix::sys::signal::Signal>()
+        .map(|sig| sig as i32)
+        .map_err(|_| OciError::BadSignal(s.into()))
+}
+
+/// Send `signal` to the container's process, or with `all` to every
+/// process in its pid namespace.
+pub fn kill(store: &Store, id: &str, signal: i32, all: bool) -> Result<()> {
+    let _lock = store.lock()?;
+    let record = store.load(id)?;
+    let status = record.status(store);
+    let pidfd = match record.pidfd() {
+        Some(fd) if status != Status::Stopped => fd,
+        _ => return Err(wrong_state(id, Status::Stopped, "there is no process to signal")),
+    };
+    if all {
+        for pid in processes_in_pid_ns_of(record.pid) {
+            if let Ok(fd) = burrow::open_pidfd(pid) {
+                let _ = burrow::signal_pidfd(fd.as_fd(), signal);
+            }
+        }
+    }
+    burrow::signal_pidfd(pidfd.as_fd(), signal).map_err(OciError::Core)
+}
+
+/// Every process whose pid namespace is that of `pid`.
+fn processes_in_pid_ns_of(pid: i32) -> Vec<i32> {
+    let Ok(ns) = std::fs::read_link(format!("/proc/{pid}/ns/pid")) else {
+        return Vec::new();
+    };
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|p| std::fs::read_link(format!("/proc/{p}/ns/pid")).is_ok_and(|n| n == ns))
+        .collect()
+}
+
+/// Remove a container; a created or running one only with `force` (which
+/// kills it first). A missing id is fine with `force`.
+pub fn delete(store: &Store, id: &str, force: bool) -> Result<()> {
+    let _lock = store.lock()?;
+    check_id(id)?;
+    let record = match store.load(id) {
+        Ok(r) => r,
+        // A create killed half-way leaves a directory without state.
+        Err(OciError::NotFound(_)) if store.dir(id).exists() && force => return store.remove(id),
+        Err(OciError::NotFound(_)) if force => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let status = record.status(store);
+    if status == Status::Running && !force {
+        return Err(wrong_state(id, status, "stop it first or use --force"));
+    }
+    if let Some(pidfd) = record.pidfd() {
+        let _ = burrow::signal_pidfd(pidfd.as_fd(), libc::SIGKILL);
+        for pid in processes_in_pid_ns_of(record.pid) {
+            if let Ok(fd) = burrow::open_pidfd(pid) {
+                let _ = burrow::signal_pidfd(fd.as_fd(), libc::SIGKILL);
+            }
+        }
+        // A pidfd polls readable once the process has exited.
+        let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+        let _ = poll(&mut fds, PollTimeout::from(5000u16));
+    }
+    store.remove(id)
+}
+
+/// Create and start; in the foreground wait for the container and return
+/// its exit code (removing it afterwards), detached return at once.
+pub fn run(store: &Store, id: &str, opts: &CreateOptions, detach: bool) -> Result<i32> {
+    if detach {
+        create(store, id, opts)?;
+        start(store, id)?;
+        return Ok(0);
+    }
+    let (spec, record) = {
+        let _lock = store.lock()?;
+        let prepared = prepare(store, id, opts, false)?;
+        let dir = store.dir(id);
+        std::fs::create_dir(&dir).map_err(|e| OciError::io(format!("creating {}", dir.display()), e))?;
+        prepared
+    };
+    let mut saved = Ok(());
+    let status = burrow::run_with_hook(&spec, |pid| {
+        saved = finish_record(store, record, pid.as_raw(), opts);
+    });
+    let _ = store.remove(id);
+    saved?;
+    Ok(status?.code())
+}

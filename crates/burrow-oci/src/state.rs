@@ -1,0 +1,260 @@
+//! The state store: one directory per container under the runtime root,
+//! holding `state.json` (written atomically) and, until `start`, the
+//! `exec.fifo` the container waits at. A lock file serialises commands.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{OciError, Result};
+
+/// The runtime-spec version burrow's state reports.
+pub const OCI_VERSION: &str = "1.2.0";
+
+/// Where state lives.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+/// Held while a command works on the store.
+pub struct Lock(#[allow(dead_code)] nix::fcntl::Flock<std::fs::File>);
+
+impl Store {
+    /// The store at `root` (created, mode 700, when missing).
+    pub fn new(root: &Path) -> Result<Self> {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(root)
+            .map_err(|e| OciError::io(format!("creating the state directory {}", root.display()), e))?;
+        Ok(Store {
+            root: root.to_path_buf(),
+        })
+    }
+
+    /// The default root: `/run/burrow`, or `$XDG_RUNTIME_DIR/burrow` when
+    /// unprivileged.
+    pub fn default_root() -> PathBuf {
+        match std::env::var_os("XDG_RUNTIME_DIR") {
+            Some(dir) if !nix::unistd::geteuid().is_root() => PathBuf::from(dir).join("burrow"),
+            _ => PathBuf::from("/run/burrow"),
+        }
+    }
+
+    /// Take the store's lock (blocking): one command at a time changes it.
+    pub fn lock(&self) -> Result<Lock> {
+        let path = self.root.join(".lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| OciError::io(format!("opening {}", path.display()), e))?;
+        nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+            .map(Lock)
+            .map_err(|(_, e)| OciError::io(format!("locking {}", path.display()), e.into()))
+    }
+
+    /// The directory of container `id`.
+    pub fn dir(&self, id: &str) -> PathBuf {
+        self.root.join(id)
+    }
+
+    /// The FIFO container `id` waits at until `start`.
+    pub fn fifo(&self, id: &str) -> PathBuf {
+        self.dir(id).join("exec.fifo")
+    }
+
+    /// Read the record of `id`.
+    pub fn load(&self, id: &str) -> Result<Record> {
+        check_id(id)?;
+        let path = self.dir(id).join("state.json");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(OciError::NotFound(id.into())),
+            Err(e) => return Err(OciError::io(format!("reading {}", path.display()), e)),
+        };
+        serde_json::from_str(&text).map_err(|e| OciError::Bundle(format!("{}: {e}", path.display())))
+    }
+
+    /// Write the record atomically (a temporary file renamed over the old).
+    pub fn save(&self, record: &Record) -> Result<()> {
+        let path = self.dir(&record.id).join("state.json");
+        let text = serde_json::to_vec_pretty(record).map_err(|e| OciError::Bundle(e.to_string()))?;
+        write_atomically(&path, &text)
+    }
+
+    /// Remove the directory of `id` and everything in it.
+    pub fn remove(&self, id: &str) -> Result<()> {
+        let dir = self.dir(id);
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(OciError::io(format!("removing {}", dir.display()), e)),
+        }
+    }
+
+    /// The ids of all containers in the store.
+    pub fn ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = std::fs::read_dir(&self.root)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().is_dir())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        ids.sort();
+        ids
+    }
+}
+
+/// Write `bytes` to `path` through a temporary file and a rename.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut file = std::fs::File::create(&tmp).map_err(|e| OciError::io(format!("creating {}", tmp.display()), e))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| OciError::io(format!("writing {}", tmp.display()), e))?;
+    std::fs::rename(&tmp, path)
+        .map_err(|e| OciError::io(format!("renaming {} to {}", tmp.display(), path.display()), e))
+}
+
+/// Refuse ids that are empty, too long, or could escape the store.
+pub fn check_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 1024
+        && !id.starts_with('.')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(OciError::BadId(id.into()))
+    }
+}
+
+/// What the store keeps about one container.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Record {
+    /// The container id.
+    pub id: String,
+    /// Pid of the container process on the host.
+    pub pid: i32,
+    /// Its start time (clock ticks after boot), to tell it from a later
+    /// process that reuses the pid.
+    pub start_time: u64,
+    /// Absolute bundle path.
+    pub bundle: PathBuf,
+    /// Absolute rootfs path.
+    pub rootfs: PathBuf,
+    /// Creation time, RFC 3339.
+    pub created: String,
+    /// The config's annotations.
+    pub annotations: HashMap<String, String>,
+    /// Who created it.
+    pub owner: String,
+}
+
+/// A container's status, as `state` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Set up, waiting for `start`.
+    Created,
+    /// Running its process.
+    Running,
+    /// Its process has ended.
+    Stopped,
+}
+
+impl Status {
+    /// The runtime-spec name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Stopped => "stopped",
+        }
+    }
+}
+
+impl Record {
+    /// Whether the recorded process still runs (same pid, same start
+    /// time, not a zombie).
+    pub fn alive(&self) -> bool {
+        matches!(process_start(self.pid), Some((start, state)) if start == self.start_time && state != 'Z' && state != 'X')
+    }
+
+    /// The status, from the process and the FIFO.
+    pub fn status(&self, store: &Store) -> Status {
+        if !self.alive() {
+            Status::Stopped
+        } else if store.fifo(&self.id).exists() {
+            Status::Created
+        } else {
+            Status::Running
+        }
+    }
+
+    /// runc's `state` JSON.
+    pub fn state_json(&self, status: Status) -> serde_json::Value {
+        let pid = if status == Status::Stopped { 0 } else { self.pid };
+        serde_json::json!({
+            "ociVersion": OCI_VERSION,
+            "id": self.id,
+            "pid": pid,
+            "status": status.as_str(),
+            "bundle": self.bundle,
+            "rootfs": self.rootfs,
+            "created": self.created,
+            "owner": self.owner,
+            "annotations": self.annotations,
+        })
+    }
+
+    /// A pidfd for the process, checked to be the recorded one.
+    pub fn pidfd(&self) -> Option<std::os::fd::OwnedFd> {
+        let fd = burrow::open_pidfd(self.pid).ok()?;
+        // Opened first, checked second: the pidfd cannot be redirected.
+        self.alive().then_some(fd)
+    }
+}
+
+/// `(start time, state letter)` of process `pid` from `/proc/PID/stat`.
+pub fn process_start(pid: i32) -> Option<(u64, char)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    Some((fields.get(19)?.parse().ok()?, fields.first()?.chars().next()?))
+}
+
+/// Now, as RFC 3339 with nanoseconds in UTC.
+pub fn now_rfc3339() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = now.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:09}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        now.subsec_nanos()
+    )
+}
