@@ -52,8 +52,17 @@ fi
 say "tests"
 leftovers() { find "${TMPDIR:-/tmp}" -maxdepth 1 \( -name 'burrow-root.*' -o -name 'burrow-test.*' -o -name 'burrow-cli-*' \) 2>/dev/null | sort; }
 before=$(leftovers)
-cargo test --workspace
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
 after=$(leftovers)
+passed=$(grep -oE '^test result: .* ([0-9]+) passed' "$log" | grep -oE '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
+failed=$(grep -oE '; ([0-9]+) failed' "$log" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
+if [ "$status" -ne 0 ]; then
+    echo "tests: $passed passed, $failed failed"
+    exit "$status"
+fi
 
 say "nothing left behind"
 new=$(comm -13 <(echo "$before") <(echo "$after"))
@@ -68,3 +77,5 @@ if pgrep -u burrowtest >/dev/null; then
     exit 1
 fi
 echo "ok: no temporary roots, scratch directories or test processes remain"
+echo
+echo "tests: $passed passed, $failed failed"
