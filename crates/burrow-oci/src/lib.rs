@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cgroups;
 pub mod convert;
 pub mod default_spec;
 pub mod error;

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
-use crate::convert;
 use crate::error::{OciError, Result};
 use crate::state::{check_id, now_rfc3339, process_start, write_atomically, Record, Status, Store};
+use crate::{cgroups, convert};
 
 /// Options of `create` and `run`.
 #[derive(Debug, Clone, Default)]
@@ -30,13 +30,17 @@ pub struct CreateOptions {
 /// Set the container up and leave it waiting for `start`.
 pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<()> {
     let _lock = store.lock()?;
-    let (spec, record) = prepare(store, id, opts, true)?;
+    let (mut spec, mut record) = prepare(store, id, opts, true)?;
     let fifo = store.fifo(id);
     let made = make_dir_and_fifo(store, id, &fifo).and_then(|()| {
+        let made = cgroups::make(&record.cgroups)?;
+        record.cgroups = made.created;
+        spec.cgroups = made.leaves;
         let container = burrow::spawn(&spec)?;
-        finish_record(store, record, container.pid().as_raw(), opts)
+        finish_record(store, record.clone(), container.pid().as_raw(), opts)
     });
     if made.is_err() {
+        cgroups::remove(&record.cgroups);
         let _ = store.remove(id);
     }
     made
@@ -60,6 +64,10 @@ fn prepare(store: &Store, id: &str, opts: &CreateOptions, gated: bool) -> Result
     let fifo = store.fifo(id);
     let mut spec = convert::to_spec(&config, &bundle, gated.then_some(fifo.as_path()))?;
     spec.preserve_fds = opts.preserve_fds;
+    let cgroup_dirs = match config.linux().as_ref().and_then(|l| l.cgroups_path().clone()) {
+        Some(path) => cgroups::dirs(&path)?,
+        None => Vec::new(),
+    };
     let rootfs = match &spec.root {
         burrow::Root::Directory(dir) => dir.clone(),
         _ => bundle.join("rootfs"),
@@ -83,6 +91,7 @@ fn prepare(store: &Store, id: &str, opts: &CreateOptions, gated: bool) -> Result
             .into_iter()
             .collect::<HashMap<_, _>>(),
         owner,
+        cgroups: cgroup_dirs,
     };
     Ok((spec, record))
 }
@@ -246,6 +255,7 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<()> {
         let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
         let _ = poll(&mut fds, PollTimeout::from(5000u16));
     }
+    cgroups::remove(&record.cgroups);
     store.remove(id)
 }
 
@@ -259,15 +269,27 @@ pub fn run(store: &Store, id: &str, opts: &CreateOptions, detach: bool) -> Resul
     }
     let (spec, record) = {
         let _lock = store.lock()?;
-        let prepared = prepare(store, id, opts, false)?;
+        let (mut spec, mut record) = prepare(store, id, opts, false)?;
         let dir = store.dir(id);
         std::fs::create_dir(&dir).map_err(|e| OciError::io(format!("creating {}", dir.display()), e))?;
-        prepared
+        match cgroups::make(&record.cgroups) {
+            Ok(made) => {
+                record.cgroups = made.created;
+                spec.cgroups = made.leaves;
+            }
+            Err(e) => {
+                let _ = store.remove(id);
+                return Err(e);
+            }
+        }
+        (spec, record)
     };
+    let dirs = record.cgroups.clone();
     let mut saved = Ok(());
     let status = burrow::run_with_hook(&spec, |pid| {
         saved = finish_record(store, record, pid.as_raw(), opts);
     });
+    cgroups::remove(&dirs);
     let _ = store.remove(id);
     saved?;
     Ok(status?.code())

@@ -159,6 +159,11 @@ pub struct Record {
     pub annotations: HashMap<String, String>,
     /// Who created it.
     pub owner: String,
+    /// The cgroup directories burrow made for it, parents first (removed
+    /// at delete). Before the container exists: the directories to place
+    /// it in.
+    #[serde(default)]
+    pub cgroups: Vec<PathBuf>,
 }
 
 /// A container's status, as `state` reports it.

@@ -95,7 +95,7 @@ pub fn spawn(spec: &ContainerSpec) -> Result<Container> {
     let (mut parent_end, child_end) =
         UnixStream::pair().map_err(|e| Error::io("creating the parent/child socketpair", e))?;
     let mut in_flight = InFlight::register(&[parent_end.as_raw_fd(), child_end.as_raw_fd()]);
-    let flags = spec.namespaces.clone_flags().bits() as u64;
+    let flags = clone_namespaces(spec).clone_flags().bits() as u64;
     let forked = {
         let _span = tracing::debug_span!("step", name = "clone3").entered();
         sys::clone3_fork(flags).map_err(|e| {
@@ -197,14 +197,32 @@ fn handshake(spec: &ContainerSpec, container: &mut Container, channel: &mut Unix
     }
 }
 
+/// The cgroup namespace is made after the parent has placed the process in
+/// its cgroups (so that it is rooted there), not at clone time.
+fn defers_cgroup_namespace(spec: &ContainerSpec) -> bool {
+    spec.namespaces.contains(Namespace::Cgroup) && !spec.cgroups.is_empty()
+}
+
+/// The namespaces `clone3` creates.
+fn clone_namespaces(spec: &ContainerSpec) -> crate::NamespaceSet {
+    let mut set = spec.namespaces;
+    if defers_cgroup_namespace(spec) {
+        set.remove(Namespace::Cgroup);
+    }
+    set
+}
+
 /// Whether the child must wait for the parent's Go: to have its id maps
 /// written, or its limits set, before it goes on.
 fn needs_go(spec: &ContainerSpec) -> bool {
-    spec.namespaces.contains(Namespace::User) || !spec.limits.rlimits.is_empty() || spec.limits.oom_score_adj.is_some()
+    spec.namespaces.contains(Namespace::User)
+        || !spec.limits.rlimits.is_empty()
+        || spec.limits.oom_score_adj.is_some()
+        || !spec.cgroups.is_empty()
 }
 
-/// What the parent sets on the new process: rlimits (`prlimit`) and
-/// `oom_score_adj`.
+/// What the parent sets on the new process: cgroup placement, rlimits
+/// (`prlimit`) and `oom_score_adj`.
 fn set_limits(spec: &ContainerSpec, pid: Pid) -> Result<()> {
     for r in &spec.limits.rlimits {
         sys::set_rlimit(pid, r.resource, r.soft, r.hard).map_err(|e| {
@@ -213,6 +231,11 @@ fn set_limits(spec: &ContainerSpec, pid: Pid) -> Result<()> {
                 e,
             )
         })?;
+    }
+    for dir in &spec.cgroups {
+        let procs = dir.join("cgroup.procs");
+        std::fs::write(&procs, pid.to_string())
+            .map_err(|e| Error::io(format!("placing process {pid} in {}", procs.display()), e))?;
     }
     if let Some(adj) = spec.limits.oom_score_adj {
         let path = format!("/proc/{pid}/oom_score_adj");
@@ -251,6 +274,18 @@ fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream)
     }
     if spec.namespaces.contains(Namespace::User) {
         become_namespace_root(plan.become_root)?;
+    }
+    if defers_cgroup_namespace(spec) {
+        // Placed in its cgroup by now: a cgroup namespace made now is rooted
+        // there, as the container should see it.
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP).map_err(|e| {
+            SetupError::sys(
+                Step::Join,
+                None,
+                e,
+                "cannot create the cgroup namespace after placement",
+            )
+        })?;
     }
     join_namespaces(spec)?;
     // The gate is a host path: open it before the root changes.

@@ -221,6 +221,10 @@ pub struct ContainerSpec {
     /// The payload's capability sets; `None` leaves them as the new user
     /// namespace (or the caller) gives them.
     pub capabilities: Option<crate::Capabilities>,
+    /// cgroup directories (made by the caller, one per mounted hierarchy)
+    /// that the parent places the new process in, through `cgroup.procs`,
+    /// before the process runs anything of its own.
+    pub cgroups: Vec<PathBuf>,
     /// Pass fds 3 to 3+N-1 of the caller on to the payload (all others
     /// are closed on exec).
     pub preserve_fds: u32,
@@ -474,6 +478,7 @@ impl Default for ContainerSpecBuilder {
                 limits: Limits::default(),
                 capabilities: None,
                 preserve_fds: 0,
+                cgroups: Vec::new(),
                 start_gate: None,
             },
             guest_ids: None,
@@ -676,6 +681,12 @@ impl ContainerSpecBuilder {
     /// Set the payload's limits and attributes.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.spec.limits = limits;
+        self
+    }
+
+    /// Place the container in these cgroup directories before it runs.
+    pub fn cgroup(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.spec.cgroups.push(dir.into());
         self
     }
 

@@ -1,0 +1,178 @@
+//! Placing an OCI container in its cgroup on every mounted hierarchy (v1
+//! controllers and cgroup2 alike), and removing those cgroups at delete.
+//! Resource limits are a later step; this is placement only.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::error::{OciError, Result};
+
+/// A mounted cgroup hierarchy.
+struct Hierarchy {
+    /// Where it is mounted, such as `/sys/fs/cgroup/memory`.
+    mount_point: PathBuf,
+    /// Its controllers (`memory`, `name=systemd`), empty for cgroup2.
+    controllers: Vec<String>,
+}
+
+fn hierarchies() -> Vec<Hierarchy> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    info.lines()
+        .filter_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            let mount_point = left.split(' ').nth(4)?;
+            let mut r = right.split(' ');
+            let fstype = r.next()?;
+            let super_opts = r.nth(1).unwrap_or("");
+            let controllers = match fstype {
+                "cgroup2" => Vec::new(),
+                "cgroup" => super_opts
+                    .split(',')
+                    .filter(|o| *o != "rw" && *o != "ro")
+                    .map(str::to_owned)
+                    .collect(),
+                _ => return None,
+            };
+            Some(Hierarchy {
+                mount_point: mount_point.into(),
+                controllers,
+            })
+        })
+        .collect()
+}
+
+/// This process's cgroup in the hierarchy with `controllers`.
+fn own_cgroup(controllers: &[String]) -> PathBuf {
+    let text = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            let mut f = l.splitn(3, ':');
+            let (_, ctls, path) = (f.next()?, f.next()?, f.next()?);
+            let mine: Vec<&str> = ctls.split(',').filter(|c| !c.is_empty()).collect();
+            let same = mine.len() == controllers.len() && mine.iter().all(|c| controllers.iter().any(|x| x == c));
+            same.then(|| PathBuf::from(path.trim_start_matches('/')))
+        })
+        .next()
+        .unwrap_or_default()
+}
+
+/// The directory for `cgroups_path` in every hierarchy: an absolute path
+/// from each hierarchy's root, a relative one from burrow's own cgroup (as
+/// runc does).
+pub fn dirs(cgroups_path: &Path) -> Result<Vec<PathBuf>> {
+    let text = cgroups_path.to_string_lossy();
+    if text.contains(':') {
+        return Err(OciError::Unsupported {
+            field: "linux.cgroupsPath".into(),
+            reason: format!("{text:?} is a systemd slice:prefix:name, and this build has no systemd cgroup driver"),
+        });
+    }
+    if cgroups_path.components().any(|c| c == std::path::Component::ParentDir) {
+        return Err(OciError::Field {
+            field: "linux.cgroupsPath".into(),
+            reason: format!("{text:?} contains \"..\""),
+        });
+    }
+    let relative = cgroups_path.strip_prefix("/").unwrap_or(cgroups_path);
+    Ok(hierarchies()
+        .into_iter()
+        .map(|h| {
+            let base = if cgroups_path.is_absolute() {
+                PathBuf::new()
+            } else {
+                own_cgroup(&h.controllers)
+            };
+            h.mount_point.join(base).join(relative)
+        })
+        .collect())
+}
+
+/// What [`make`] did.
+#[derive(Debug, Default)]
+pub struct Made {
+    /// Where to place the container: one directory per hierarchy.
+    pub leaves: Vec<PathBuf>,
+    /// Every directory it created, parents first, to remove at delete.
+    pub created: Vec<PathBuf>,
+}
+
+/// Make the directories (and missing parents). A new cpuset cgroup gets
+/// its parent's CPUs and memory nodes, without which nothing can join it.
+/// Where an unprivileged caller may not create them (no delegation), the
+/// container runs without that placement, and this says so once on
+/// stderr; root gets an error.
+pub fn make(dirs: &[PathBuf]) -> Result<Made> {
+    let mut made = Made::default();
+    let mut skipped = Vec::new();
+    for dir in dirs {
+        let missing: Vec<PathBuf> = dir
+            .ancestors()
+            .take_while(|d| !d.exists())
+            .map(Path::to_path_buf)
+            .collect();
+        let mut result = Ok(());
+        for d in missing.iter().rev() {
+            result = std::fs::create_dir(d).and_then(|()| {
+                made.created.push(d.clone());
+                inherit_cpuset(d)
+            });
+            if result.is_err() {
+                break;
+            }
+        }
+        match result {
+            Ok(()) => made.leaves.push(dir.clone()),
+            Err(e) if !nix::unistd::geteuid().is_root() && e.kind() == std::io::ErrorKind::PermissionDenied => {
+                skipped.push(dir.display().to_string())
+            }
+            Err(e) => {
+                remove(&made.created);
+                return Err(OciError::io(format!("creating cgroup {}", dir.display()), e));
+            }
+        }
+    }
+    if !skipped.is_empty() {
+        eprintln!(
+            "burrow: warning: no permission to create cgroups ({}); running without cgroup placement",
+            skipped.join(", ")
+        );
+    }
+    Ok(made)
+}
+
+/// Copy `cpuset.cpus` and `cpuset.mems` from the parent into a new v1
+/// cpuset cgroup (they start empty there).
+fn inherit_cpuset(dir: &Path) -> std::io::Result<()> {
+    let Some(parent) = dir.parent() else { return Ok(()) };
+    for file in ["cpuset.cpus", "cpuset.mems"] {
+        let own = dir.join(file);
+        if !own.exists() {
+            continue;
+        }
+        if std::fs::read_to_string(&own)?.trim().is_empty() {
+            std::fs::write(&own, std::fs::read_to_string(parent.join(file))?.trim())?;
+        }
+    }
+    Ok(())
+}
+
+/// Kill what is left in the cgroups and remove them, deepest first.
+pub fn remove(dirs: &[PathBuf]) {
+    for dir in dirs.iter().rev() {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+            for pid in procs.lines().filter_map(|p| p.parse::<i32>().ok()) {
+                if let Ok(fd) = burrow::open_pidfd(pid) {
+                    let _ = burrow::signal_pidfd(std::os::fd::AsFd::as_fd(&fd), libc::SIGKILL);
+                }
+            }
+            match std::fs::remove_dir(dir) {
+                Ok(()) => break,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+                Err(_) => break,
+            }
+        }
+    }
+}
