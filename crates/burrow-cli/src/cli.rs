@@ -74,6 +74,68 @@ pub enum Command {
     List(ListArgs),
     /// OCI: write a default config.json to the bundle.
     Spec(SpecArgs),
+    /// OCI: run another process in a running container.
+    Exec(ExecArgs),
+    /// OCI: list a container's processes.
+    Ps(PsArgs),
+    /// OCI: print what this build supports, as JSON.
+    Features,
+}
+
+/// `exec`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// An OCI process.json to run instead of COMMAND.
+    #[arg(short, long, value_name = "FILE")]
+    pub process: Option<PathBuf>,
+    /// Allocate a terminal (not supported yet).
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Unix socket for a terminal's pty master (not supported yet).
+    #[arg(long, value_name = "SOCKET")]
+    pub console_socket: Option<PathBuf>,
+    /// Return once the process runs.
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Write the process's pid to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// Set a variable (KEY=VALUE), repeatable.
+    #[arg(short, long, value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Run as uid[:gid].
+    #[arg(short, long, value_name = "UID[:GID]")]
+    pub user: Option<String>,
+    /// Add a supplementary group, repeatable.
+    #[arg(short = 'g', long, value_name = "GID")]
+    pub additional_gids: Vec<u32>,
+    /// Working directory inside the container.
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
+    /// Add a capability, repeatable. Example: --cap CAP_NET_ADMIN
+    #[arg(long, value_name = "CAP")]
+    pub cap: Vec<String>,
+    /// Set no_new_privs.
+    #[arg(long)]
+    pub no_new_privs: bool,
+    /// Pass fds 3..3+N on to the process.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// The container id.
+    pub id: String,
+    /// The command and its arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+/// `ps`.
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// table or json (a list of pids).
+    #[arg(short, long, value_name = "FORMAT", default_value = "table")]
+    pub format: String,
+    /// The container id.
+    pub id: String,
 }
 
 /// Text or JSON lines.

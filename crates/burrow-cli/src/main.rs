@@ -17,6 +17,12 @@ use clap::Parser;
 pub const EXIT_BURROW: u8 = 125;
 
 fn main() -> ExitCode {
+    // Like any Unix filter: end quietly when a reader such as `head` goes
+    // away, instead of panicking on EPIPE (Rust ignores SIGPIPE).
+    // SAFETY: restoring the default action installs no handler code.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = cli::Cli::parse();
     if cli.debug {
         tracing_subscriber::fmt()

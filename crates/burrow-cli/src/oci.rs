@@ -42,6 +42,30 @@ pub fn main(cli: Cli) -> Result<u8> {
         Command::Delete(a) => lifecycle::delete(&store(&root)?, &a.id, a.force)?,
         Command::List(a) => list(&store(&root)?, &a.format, a.quiet)?,
         Command::Spec(a) => burrow_oci::default_spec::write(&a.bundle, a.rootless)?,
+        Command::Exec(a) => {
+            if a.process.is_none() && a.command.is_empty() {
+                bail!("exec {}: give a command or --process FILE", a.id);
+            }
+            let opts = lifecycle::ExecOptions {
+                process: a.process,
+                args: a.command,
+                env: a.env,
+                cwd: a.cwd,
+                user: a.user,
+                additional_gids: a.additional_gids,
+                caps: a.cap,
+                no_new_privs: a.no_new_privs,
+                detach: a.detach,
+                pid_file: a.pid_file,
+                preserve_fds: a.preserve_fds,
+                tty: a.tty,
+                console_socket: a.console_socket,
+            };
+            let code = lifecycle::exec(&store(&root)?, &a.id, &opts)?;
+            return Ok(code.clamp(0, 255) as u8);
+        }
+        Command::Ps(a) => ps(&store(&root)?, &a.id, &a.format)?,
+        Command::Features => println!("{}", serde_json::to_string_pretty(&burrow_oci::features::features())?),
         _ => unreachable!("not an OCI command"),
     }
     Ok(0)
@@ -92,6 +116,25 @@ fn list(store: &Store, format: &str, quiet: bool) -> Result<()> {
             }
         }
         (other, _) => bail!("--format {other}: expected table or json"),
+    }
+    Ok(())
+}
+
+/// `ps`: the container's processes, as runc prints them.
+fn ps(store: &Store, id: &str, format: &str) -> Result<()> {
+    let pids = lifecycle::pids(store, id)?;
+    match format {
+        "json" => println!("{}", serde_json::to_string(&pids)?),
+        "table" => {
+            let list: Vec<String> = pids.iter().map(i32::to_string).collect();
+            let status = std::process::Command::new("ps")
+                .args(["-o", "uid,pid,ppid,c,stime,tty,time,cmd", "-p", &list.join(",")])
+                .status();
+            if !status.is_ok_and(|s| s.success() || pids.is_empty()) {
+                bail!("ps: could not run ps(1) for pids {}", list.join(","));
+            }
+        }
+        other => bail!("--format {other}: expected table or json"),
     }
     Ok(())
 }

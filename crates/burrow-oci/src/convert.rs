@@ -105,23 +105,8 @@ pub fn to_spec(config: &Spec, bundle: &Path, gate: Option<&Path>) -> Result<Cont
         umask: user.umask(),
         oom_score_adj: process.oom_score_adj(),
     });
-    if let Some(caps) = process.capabilities() {
-        let names = |set: &Option<oci_spec::runtime::Capabilities>| -> Vec<String> {
-            let mut v: Vec<String> = set
-                .iter()
-                .flatten()
-                .filter_map(|c| serde_json::to_value(c).ok()?.as_str().map(str::to_owned))
-                .collect();
-            v.sort();
-            v
-        };
-        b = b.capabilities(Capabilities {
-            bounding: names(caps.bounding()),
-            effective: names(caps.effective()),
-            permitted: names(caps.permitted()),
-            inheritable: names(caps.inheritable()),
-            ambient: names(caps.ambient()),
-        });
+    if let Some(caps) = capabilities(process) {
+        b = b.capabilities(caps);
     }
     let rootless_user_ns = !nix::unistd::geteuid().is_root();
     for (i, m) in config.mounts().clone().unwrap_or_default().iter().enumerate() {
@@ -161,6 +146,27 @@ pub fn to_spec(config: &Spec, bundle: &Path, gate: Option<&Path>) -> Result<Cont
         b = b.start_gate(gate);
     }
     b.build().map_err(OciError::Core)
+}
+
+/// `process.capabilities` by name, if the process has them.
+pub fn capabilities(process: &oci_spec::runtime::Process) -> Option<Capabilities> {
+    let caps = process.capabilities().as_ref()?;
+    let names = |set: &Option<oci_spec::runtime::Capabilities>| -> Vec<String> {
+        let mut v: Vec<String> = set
+            .iter()
+            .flatten()
+            .filter_map(|c| serde_json::to_value(c).ok()?.as_str().map(str::to_owned))
+            .collect();
+        v.sort();
+        v
+    };
+    Some(Capabilities {
+        bounding: names(caps.bounding()),
+        effective: names(caps.effective()),
+        permitted: names(caps.permitted()),
+        inheritable: names(caps.inheritable()),
+        ambient: names(caps.ambient()),
+    })
 }
 
 fn namespace(typ: LinuxNamespaceType) -> Namespace {
@@ -297,61 +303,88 @@ struct Options {
     data: Vec<String>,
 }
 
+/// Mount options that are `MS_*` flags: name, flags set, flags cleared.
+const FLAG_OPTIONS: [(&str, u64, u64); 27] = [
+    ("ro", libc::MS_RDONLY, 0),
+    ("rw", 0, libc::MS_RDONLY),
+    ("nosuid", libc::MS_NOSUID, 0),
+    ("suid", 0, libc::MS_NOSUID),
+    ("nodev", libc::MS_NODEV, 0),
+    ("dev", 0, libc::MS_NODEV),
+    ("noexec", libc::MS_NOEXEC, 0),
+    ("exec", 0, libc::MS_NOEXEC),
+    ("sync", libc::MS_SYNCHRONOUS, 0),
+    ("async", 0, libc::MS_SYNCHRONOUS),
+    ("dirsync", libc::MS_DIRSYNC, 0),
+    ("mand", libc::MS_MANDLOCK, 0),
+    ("nomand", 0, libc::MS_MANDLOCK),
+    ("atime", 0, libc::MS_NOATIME),
+    ("noatime", libc::MS_NOATIME, 0),
+    ("diratime", 0, libc::MS_NODIRATIME),
+    ("nodiratime", libc::MS_NODIRATIME, 0),
+    ("relatime", libc::MS_RELATIME, 0),
+    ("norelatime", 0, libc::MS_RELATIME),
+    ("strictatime", libc::MS_STRICTATIME, 0),
+    ("nostrictatime", 0, libc::MS_STRICTATIME),
+    ("silent", libc::MS_SILENT, 0),
+    ("loud", 0, libc::MS_SILENT),
+    ("lazytime", libc::MS_LAZYTIME, 0),
+    ("nolazytime", 0, libc::MS_LAZYTIME),
+    ("bind", libc::MS_BIND, 0),
+    ("rbind", libc::MS_BIND | libc::MS_REC, 0),
+];
+
+/// Propagation options: name and `MS_*` flags.
+const PROPAGATION_OPTIONS: [(&str, u64); 8] = [
+    ("private", libc::MS_PRIVATE),
+    ("rprivate", libc::MS_PRIVATE | libc::MS_REC),
+    ("shared", libc::MS_SHARED),
+    ("rshared", libc::MS_SHARED | libc::MS_REC),
+    ("slave", libc::MS_SLAVE),
+    ("rslave", libc::MS_SLAVE | libc::MS_REC),
+    ("unbindable", libc::MS_UNBINDABLE),
+    ("runbindable", libc::MS_UNBINDABLE | libc::MS_REC),
+];
+
+/// Options other runtimes know that burrow refuses by name.
+const UNSUPPORTED_OPTIONS: [&str; 13] = [
+    "tmpcopyup",
+    "idmap",
+    "ridmap",
+    "rro",
+    "rrw",
+    "rnosuid",
+    "rnodev",
+    "rnoexec",
+    "rsuid",
+    "rdev",
+    "rexec",
+    "recursive",
+    "copy-symlink",
+];
+
+/// Every mount option name burrow honours (for `features`); anything else
+/// that is not refused is passed to the file system as data.
+pub fn mount_option_names() -> Vec<&'static str> {
+    FLAG_OPTIONS
+        .iter()
+        .map(|o| o.0)
+        .chain(PROPAGATION_OPTIONS.iter().map(|o| o.0))
+        .collect()
+}
+
 fn options(field: &str, opts: &[String]) -> Result<Options> {
     let mut o = Options::default();
     for opt in opts {
-        let (set, clear): (u64, u64) = match opt.as_str() {
-            "ro" => (libc::MS_RDONLY, 0),
-            "rw" => (0, libc::MS_RDONLY),
-            "nosuid" => (libc::MS_NOSUID, 0),
-            "suid" => (0, libc::MS_NOSUID),
-            "nodev" => (libc::MS_NODEV, 0),
-            "dev" => (0, libc::MS_NODEV),
-            "noexec" => (libc::MS_NOEXEC, 0),
-            "exec" => (0, libc::MS_NOEXEC),
-            "sync" => (libc::MS_SYNCHRONOUS, 0),
-            "async" => (0, libc::MS_SYNCHRONOUS),
-            "dirsync" => (libc::MS_DIRSYNC, 0),
-            "mand" => (libc::MS_MANDLOCK, 0),
-            "nomand" => (0, libc::MS_MANDLOCK),
-            "atime" => (0, libc::MS_NOATIME),
-            "noatime" => (libc::MS_NOATIME, 0),
-            "diratime" => (0, libc::MS_NODIRATIME),
-            "nodiratime" => (libc::MS_NODIRATIME, 0),
-            "relatime" => (libc::MS_RELATIME, 0),
-            "norelatime" => (0, libc::MS_RELATIME),
-            "strictatime" => (libc::MS_STRICTATIME, 0),
-            "nostrictatime" => (0, libc::MS_STRICTATIME),
-            "silent" => (libc::MS_SILENT, 0),
-            "loud" => (0, libc::MS_SILENT),
-            "lazytime" => (libc::MS_LAZYTIME, 0),
-            "nolazytime" => (0, libc::MS_LAZYTIME),
-            "bind" => (libc::MS_BIND, 0),
-            "rbind" => (libc::MS_BIND | libc::MS_REC, 0),
-            "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave" | "unbindable" | "runbindable" => {
-                let (kind, recursive) = match opt.as_str() {
-                    "private" => (libc::MS_PRIVATE, 0),
-                    "rprivate" => (libc::MS_PRIVATE, libc::MS_REC),
-                    "shared" => (libc::MS_SHARED, 0),
-                    "rshared" => (libc::MS_SHARED, libc::MS_REC),
-                    "slave" => (libc::MS_SLAVE, 0),
-                    "rslave" => (libc::MS_SLAVE, libc::MS_REC),
-                    "unbindable" => (libc::MS_UNBINDABLE, 0),
-                    _ => (libc::MS_UNBINDABLE, libc::MS_REC),
-                };
-                o.propagation = kind | recursive;
-                continue;
-            }
-            "tmpcopyup" | "idmap" | "ridmap" | "rro" | "rrw" | "rnosuid" | "rnodev" | "rnoexec" | "rsuid" | "rdev"
-            | "rexec" | "recursive" | "copy-symlink" => {
-                return refuse(field, format!("mount option {opt:?} is not supported yet"))
-            }
-            data => {
-                o.data.push(data.to_string());
-                continue;
-            }
-        };
-        o.flags = (o.flags | set) & !clear;
+        if let Some((_, set, clear)) = FLAG_OPTIONS.iter().find(|f| f.0 == opt) {
+            o.flags = (o.flags | set) & !clear;
+        } else if let Some((_, flags)) = PROPAGATION_OPTIONS.iter().find(|f| f.0 == opt) {
+            o.propagation = *flags;
+        } else if UNSUPPORTED_OPTIONS.contains(&opt.as_str()) {
+            return refuse(field, format!("mount option {opt:?} is not supported yet"));
+        } else {
+            o.data.push(opt.clone());
+        }
     }
     Ok(o)
 }

@@ -13,6 +13,7 @@ pub mod cgroups;
 pub mod convert;
 pub mod default_spec;
 pub mod error;
+pub mod features;
 pub mod lifecycle;
 pub mod state;
 

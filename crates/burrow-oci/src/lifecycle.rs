@@ -294,3 +294,152 @@ pub fn run(store: &Store, id: &str, opts: &CreateOptions, detach: bool) -> Resul
     saved?;
     Ok(status?.code())
 }
+
+/// Options of `exec`.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOptions {
+    /// A process.json (an OCI `process` object) to run instead of `args`.
+    pub process: Option<PathBuf>,
+    /// The command, when there is no process file.
+    pub args: Vec<String>,
+    /// Extra `KEY=VALUE` variables.
+    pub env: Vec<String>,
+    /// Working directory.
+    pub cwd: Option<PathBuf>,
+    /// `uid[:gid]`.
+    pub user: Option<String>,
+    /// Extra supplementary groups.
+    pub additional_gids: Vec<u32>,
+    /// Capabilities to add to the process's sets.
+    pub caps: Vec<String>,
+    /// Set `no_new_privs`.
+    pub no_new_privs: bool,
+    /// Return once it runs instead of waiting.
+    pub detach: bool,
+    /// Write its pid here.
+    pub pid_file: Option<PathBuf>,
+    /// Pass fds 3..3+N on.
+    pub preserve_fds: u32,
+    /// A terminal (not supported yet).
+    pub tty: bool,
+    /// Where to send a terminal's pty master (not supported yet).
+    pub console_socket: Option<PathBuf>,
+}
+
+/// Run a further process in a running container: with `detach`, return 0
+/// once it runs; otherwise wait and return its exit code.
+pub fn exec(store: &Store, id: &str, opts: &ExecOptions) -> Result<i32> {
+    let (record, config) = {
+        let _lock = store.lock()?;
+        let record = store.load(id)?;
+        let status = record.status(store);
+        if status != Status::Running {
+            return Err(wrong_state(id, status, "exec needs a running container"));
+        }
+        let config = convert::load(&record.bundle)?;
+        (record, config)
+    };
+    if opts.tty || opts.console_socket.is_some() {
+        return Err(OciError::Unsupported {
+            field: "--tty".into(),
+            reason: "terminals (console sockets) are not supported yet".into(),
+        });
+    }
+    // The container's own process is the template, as with runc.
+    let mut process = config.process().clone().unwrap_or_default();
+    if let Some(path) = &opts.process {
+        let text = std::fs::read_to_string(path).map_err(|e| OciError::Bundle(format!("{}: {e}", path.display())))?;
+        process = serde_json::from_str(&text).map_err(|e| OciError::Bundle(format!("{}: {e}", path.display())))?;
+        if process.terminal().unwrap_or(false) {
+            return Err(OciError::Unsupported {
+                field: "process.terminal".into(),
+                reason: "terminals (console sockets) are not supported yet".into(),
+            });
+        }
+    } else {
+        process.set_args(Some(opts.args.clone()));
+    }
+    let args = process.args().clone().unwrap_or_default();
+    let mut excursion = burrow::Excursion::new(record.pid)?;
+    let mut env: Vec<String> = process.env().clone().unwrap_or_default();
+    env.extend(opts.env.iter().cloned());
+    for (i, kv) in env.iter().enumerate() {
+        let (k, v) = kv.split_once('=').ok_or_else(|| OciError::Field {
+            field: format!("env[{i}]"),
+            reason: format!("{kv:?} is not KEY=VALUE"),
+        })?;
+        excursion = excursion.env(k, v);
+    }
+    excursion = excursion.cwd(opts.cwd.clone().unwrap_or_else(|| process.cwd().clone()));
+    let mut user = burrow::User {
+        uid: process.user().uid(),
+        gid: process.user().gid(),
+        additional_gids: process.user().additional_gids().clone().unwrap_or_default(),
+    };
+    if let Some(spec) = &opts.user {
+        let mut parts = spec.splitn(2, ':');
+        let parse = |s: Option<&str>| {
+            s.map(|v| {
+                v.parse::<u32>().map_err(|_| OciError::Field {
+                    field: "--user".into(),
+                    reason: format!("{spec:?} is not uid[:gid]"),
+                })
+            })
+        };
+        user.uid = parse(parts.next()).transpose()?.unwrap_or(0);
+        user.gid = parse(parts.next()).transpose()?.unwrap_or(0);
+    }
+    user.additional_gids.extend(&opts.additional_gids);
+    excursion = excursion.user(user);
+    let mut caps = convert::capabilities(&process).unwrap_or_default();
+    for cap in &opts.caps {
+        for set in [&mut caps.bounding, &mut caps.effective, &mut caps.permitted] {
+            set.push(cap.clone());
+        }
+    }
+    excursion = excursion
+        .capabilities(caps)
+        .no_new_privileges(opts.no_new_privs || process.no_new_privileges().unwrap_or(false))
+        .preserve_fds(opts.preserve_fds);
+    if let Some(path) = config.linux().as_ref().and_then(|l| l.cgroups_path().clone()) {
+        for dir in cgroups::dirs(&path)?.into_iter().filter(|d| d.exists()) {
+            excursion = excursion.cgroup(dir);
+        }
+    }
+    if opts.detach {
+        let pid = excursion.spawn_command(&args)?;
+        if let Some(pid_file) = &opts.pid_file {
+            write_atomically(pid_file, pid.to_string().as_bytes())?;
+        }
+        Ok(0)
+    } else {
+        Ok(excursion.run_command(&args)?.code())
+    }
+}
+
+/// The pids (on the host) of every process of container `id`: those in
+/// its cgroups when it has any, else those in its pid namespace.
+pub fn pids(store: &Store, id: &str) -> Result<Vec<i32>> {
+    let record = store.load(id)?;
+    if record.status(store) == Status::Stopped {
+        return Ok(Vec::new());
+    }
+    let mut pids: Vec<i32> = match record.cgroups.last() {
+        Some(_) => record
+            .cgroups
+            .iter()
+            .flat_map(|d| {
+                std::fs::read_to_string(d.join("cgroup.procs"))
+                    .unwrap_or_default()
+                    .lines()
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .filter_map(|p| p.parse().ok())
+            .collect(),
+        None => processes_in_pid_ns_of(record.pid),
+    };
+    pids.sort_unstable();
+    pids.dedup();
+    Ok(pids)
+}

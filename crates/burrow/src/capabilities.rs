@@ -26,6 +26,15 @@ pub struct Capabilities {
     pub ambient: Vec<String>,
 }
 
+impl Capabilities {
+    /// Every capability name this build knows, sorted.
+    pub fn known() -> Vec<String> {
+        let mut names: Vec<String> = caps::all().iter().map(|c| c.to_string()).collect();
+        names.sort();
+        names
+    }
+}
+
 /// Parse capability names; the error names `field` and the bad name.
 fn parse(field: &str, names: &[String]) -> Result<HashSet<Capability>> {
     names
@@ -76,21 +85,21 @@ pub(crate) fn keep_across_setuid(keep: bool) -> Result<(), SetupError> {
 }
 
 impl CapSets {
-    /// Set the five sets of this process: drop from the bounding set what is
-    /// not in it, then effective, inheritable, permitted, and raise ambient.
-    pub(crate) fn apply(&self) -> Result<(), SetupError> {
-        let fail = |what: &str, e: caps::errors::CapsError| SetupError {
-            step: Step::Capabilities,
-            path: None,
-            errno: None,
-            message: format!("cannot set the {what} capabilities: {e}"),
-        };
+    /// Drop from the bounding set what is not in it. Needs `CAP_SETPCAP`
+    /// in the effective set, so it comes before any switch away from root.
+    pub(crate) fn limit_bounding(&self) -> Result<(), SetupError> {
         for cap in caps::all() {
             if !self.bounding.contains(&cap) && caps::has_cap(None, CapSet::Bounding, cap).unwrap_or(false) {
                 caps::drop(None, CapSet::Bounding, cap).map_err(|e| fail("bounding", e))?;
             }
         }
-        // Effective must stay within permitted at every step: shrink it first.
+        Ok(())
+    }
+
+    /// Set effective, inheritable, permitted (shrinking effective first, so
+    /// it stays within permitted) and raise the ambient set. After a switch
+    /// to another user, permitted survives through `keep_across_setuid`.
+    pub(crate) fn apply_sets(&self) -> Result<(), SetupError> {
         caps::set(None, CapSet::Effective, &self.effective).map_err(|e| fail("effective", e))?;
         caps::set(None, CapSet::Inheritable, &self.inheritable).map_err(|e| fail("inheritable", e))?;
         caps::set(None, CapSet::Permitted, &self.permitted).map_err(|e| fail("permitted", e))?;
@@ -100,4 +109,33 @@ impl CapSets {
         }
         Ok(())
     }
+}
+
+fn fail(what: &str, e: caps::errors::CapsError) -> SetupError {
+    SetupError {
+        step: Step::Capabilities,
+        path: None,
+        errno: None,
+        message: format!("cannot set the {what} capabilities: {e}"),
+    }
+}
+
+/// Set up a process's user and capabilities in the order that works:
+/// bounding set (while still privileged), keep-caps, user switch, then the
+/// other sets. Shared by spawn and excursions.
+pub(crate) fn switch_user_with(user: Option<&crate::spec::User>, caps: Option<&CapSets>) -> Result<(), SetupError> {
+    if let Some(caps) = caps {
+        caps.limit_bounding()?;
+    }
+    if let Some(user) = user {
+        if caps.is_some() {
+            keep_across_setuid(true)?;
+        }
+        crate::spawn::switch_user(user)?;
+    }
+    if let Some(caps) = caps {
+        keep_across_setuid(false)?;
+        caps.apply_sets()?;
+    }
+    Ok(())
 }

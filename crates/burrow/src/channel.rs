@@ -29,6 +29,9 @@ pub enum Message {
     Exec,
     /// Child → parent: setup failed; the child exits after sending this.
     Failed(SetupError),
+    /// Excursion → parent: the detached process was forked with this pid
+    /// (on the host).
+    Spawned(i32),
     /// Excursion → parent: the value the excursion's closure returned.
     Value(serde_json::Value),
     /// Excursion → parent: the process that ran inside the container

@@ -9,6 +9,7 @@
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
 
 use nix::errno::Errno;
 use nix::sched::CloneFlags;
@@ -16,10 +17,12 @@ use nix::unistd::Pid;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::capabilities::{self, CapSets, Capabilities};
 use crate::channel::{self, InFlight, Message};
 use crate::error::{Error, Result, SetupError, Step};
 use crate::exec::{CStrings, Command};
 use crate::namespace::{Namespace, NamespaceSet};
+use crate::spec::User;
 use crate::status::{reap, ExitStatus};
 use crate::sys::{self, Forked};
 
@@ -30,6 +33,12 @@ pub struct Excursion {
     pidfd: OwnedFd,
     join: NamespaceSet,
     env: Vec<(String, String)>,
+    cwd: PathBuf,
+    user: Option<User>,
+    capabilities: Option<Capabilities>,
+    no_new_privileges: bool,
+    cgroups: Vec<PathBuf>,
+    preserve_fds: u32,
 }
 
 impl Excursion {
@@ -72,6 +81,12 @@ impl Excursion {
             pidfd,
             join,
             env: Vec::new(),
+            cwd: PathBuf::from("/"),
+            user: None,
+            capabilities: None,
+            no_new_privileges: false,
+            cgroups: Vec::new(),
+            preserve_fds: 0,
         })
     }
 
@@ -86,32 +101,96 @@ impl Excursion {
         self
     }
 
+    /// Working directory inside the container (default `/`).
+    pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cwd = dir.into();
+        self
+    }
+
+    /// Run as this user and groups inside the container.
+    pub fn user(mut self, user: User) -> Self {
+        self.user = Some(user);
+        self
+    }
+
+    /// Give the process exactly these capability sets.
+    pub fn capabilities(mut self, caps: Capabilities) -> Self {
+        self.capabilities = Some(caps);
+        self
+    }
+
+    /// Set `no_new_privs` on the process.
+    pub fn no_new_privileges(mut self, yes: bool) -> Self {
+        self.no_new_privileges = yes;
+        self
+    }
+
+    /// Join this cgroup directory (on the host) too, before anything else.
+    pub fn cgroup(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cgroups.push(dir.into());
+        self
+    }
+
+    /// Pass fds 3 to 3+`n`-1 on to a command.
+    pub fn preserve_fds(mut self, n: u32) -> Self {
+        self.preserve_fds = n;
+        self
+    }
+
     /// Run `argv` inside the container and return its exit status.
     pub fn run_command(&self, argv: &[String]) -> Result<ExitStatus> {
+        self.command(argv, false).map(|(status, _)| status)
+    }
+
+    /// Start `argv` inside the container and return its pid on the host
+    /// once it has been exec'd, without waiting for it (it is left to
+    /// whoever reaps this process's orphans, as `runc exec --detach` does).
+    pub fn spawn_command(&self, argv: &[String]) -> Result<Pid> {
+        let (_, pid) = self.command(argv, true)?;
+        pid.ok_or_else(|| Error::Channel("the excursion did not report its pid".into()))
+    }
+
+    fn command(&self, argv: &[String], detach: bool) -> Result<(ExitStatus, Option<Pid>)> {
         if argv.is_empty() {
             return Err(Error::spec("payload", "the command is empty"));
         }
         // Prepared before the fork, like spawn's command.
         let command = Command::new(argv, &self.env);
         let env = CStrings::environment(&self.env);
-        self.excursion(|_| {
-            sys::cloexec_from(3)
+        let caps = self.capabilities.as_ref().map(|c| c.parse()).transpose()?;
+        let (status, _, pid) = self.excursion(detach, |channel| {
+            self.process_settings(caps.as_ref())?;
+            sys::cloexec_from(3 + self.preserve_fds)
                 .map_err(|e| SetupError::sys(Step::Exec, None, e, "cannot mark inherited fds close-on-exec"))?;
+            for fd in 3..3 + self.preserve_fds as i32 {
+                sys::clear_cloexec(fd);
+            }
+            let _ = channel::send(channel, &Message::Exec);
             Err(command.exec(&env))
-        })
-        .map(|(status, _)| status)
+        })?;
+        Ok((status, pid))
+    }
+
+    /// User, capabilities and `no_new_privs` of a command, in the order
+    /// spawn uses.
+    fn process_settings(&self, caps: Option<&CapSets>) -> Result<(), SetupError> {
+        capabilities::switch_user_with(self.user.as_ref(), caps)?;
+        if self.no_new_privileges {
+            sys::set_no_new_privs().map_err(|e| SetupError::sys(Step::Limits, None, e, "cannot set no_new_privs"))?;
+        }
+        Ok(())
     }
 
     /// Run `f` inside the container and return its exit status (its return
     /// value is the exit code), like the seed's `container-excursion`.
     pub fn run(&self, f: impl FnOnce() -> i32) -> Result<ExitStatus> {
-        self.excursion(|_| Ok(f())).map(|(status, _)| status)
+        self.excursion(false, |_| Ok(f())).map(|(status, _, _)| status)
     }
 
     /// Run `f` inside the container and return the value it returns, like
     /// the seed's `container-excursion*`. The value crosses back as JSON.
     pub fn call<T: Serialize + DeserializeOwned>(&self, f: impl FnOnce() -> T) -> Result<T> {
-        let (status, value) = self.excursion(|channel| {
+        let (status, value, _) = self.excursion(false, |channel| {
             let value = serde_json::to_value(f()).map_err(|e| SetupError {
                 step: Step::Join,
                 path: None,
@@ -129,12 +208,14 @@ impl Excursion {
         }
     }
 
-    /// Join, fork, run `body` in the grandchild; collect its status and any
-    /// value it sent.
+    /// Join, fork, run `body` in the grandchild; collect its status, any
+    /// value it sent, and its pid. With `detach` the helper does not wait
+    /// for it.
     fn excursion(
         &self,
+        detach: bool,
         body: impl FnOnce(&mut UnixStream) -> Result<i32, SetupError>,
-    ) -> Result<(ExitStatus, Option<serde_json::Value>)> {
+    ) -> Result<(ExitStatus, Option<serde_json::Value>, Option<Pid>)> {
         let (mut parent_end, mut child_end) =
             UnixStream::pair().map_err(|e| Error::io("creating the excursion socketpair", e))?;
         let own = [parent_end.as_raw_fd(), child_end.as_raw_fd()];
@@ -144,7 +225,7 @@ impl Excursion {
             Forked::Child => {
                 channel::close_in_flight_except(&own);
                 drop(parent_end);
-                let report = match self.join_and_run(&mut child_end, &env, body) {
+                let report = match self.join_and_run(&mut child_end, &env, detach, body) {
                     Ok(status) => Message::Exited(status),
                     Err(report) => Message::Failed(report),
                 };
@@ -156,10 +237,13 @@ impl Excursion {
         in_flight.release(child_end.as_raw_fd());
         drop(child_end);
         let mut value = None;
+        let mut spawned = None;
         let mut outcome = None;
         while let Some(message) = channel::recv(&mut parent_end).transpose() {
             match message {
                 Ok(Message::Value(v)) => value = Some(v),
+                Ok(Message::Spawned(pid)) => spawned = Some(Pid::from_raw(pid)),
+                Ok(Message::Exec) => {}
                 // A report of failure outranks the exit status that follows it.
                 Ok(Message::Exited(status)) => outcome = outcome.or(Some(Ok(status))),
                 Ok(Message::Failed(report)) => outcome = Some(Err(Error::Setup(report))),
@@ -171,7 +255,7 @@ impl Excursion {
         drop(parent_end);
         let helper_status = reap(helper)?;
         let status = outcome.unwrap_or(Err(Error::Vanished(helper_status)))?;
-        Ok((status, value))
+        Ok((status, value, spawned))
     }
 
     /// In the helper: join every namespace at once, then fork the process
@@ -180,8 +264,17 @@ impl Excursion {
         &self,
         channel: &mut UnixStream,
         env: &CStrings,
+        detach: bool,
         body: impl FnOnce(&mut UnixStream) -> Result<i32, SetupError>,
     ) -> Result<ExitStatus, SetupError> {
+        // Host cgroup paths: join them before the mount namespace changes.
+        for dir in &self.cgroups {
+            let procs = dir.join("cgroup.procs");
+            std::fs::write(&procs, "0").map_err(|e| {
+                let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
+                SetupError::sys(Step::Join, Some(procs.clone()), errno, "cannot join the cgroup")
+            })?;
+        }
         // Nothing in the container may ptrace this process or reach its fds
         // and executable through /proc while it runs burrow's code there.
         sys::set_non_dumpable().map_err(|e| SetupError::sys(Step::Join, None, e, "cannot make burrow non-dumpable"))?;
@@ -209,8 +302,8 @@ impl Excursion {
             Forked::Child => {
                 sys::reset_signals();
                 sys::set_environ(env.as_ptr());
-                let result = nix::unistd::chdir("/")
-                    .map_err(|e| SetupError::sys(Step::Cwd, Some("/".into()), e, "cannot change directory to"));
+                let result = nix::unistd::chdir(&self.cwd)
+                    .map_err(|e| SetupError::sys(Step::Cwd, Some(self.cwd.clone()), e, "cannot change directory to"));
                 match result.and_then(|()| crate::spawn::run_closure_result(|| body(channel))) {
                     Ok(code) => sys::exit_now(code),
                     Err(report) => {
@@ -218,6 +311,10 @@ impl Excursion {
                         sys::exit_now(127)
                     }
                 }
+            }
+            Forked::Parent { pid, .. } if detach => {
+                let _ = channel::send(channel, &Message::Spawned(pid.as_raw()));
+                Ok(ExitStatus::Exited(0))
             }
             Forked::Parent { pid, .. } => reap(pid).map_err(|e| SetupError {
                 step: Step::Join,

@@ -308,16 +308,7 @@ fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream)
         sys::set_domainname(name)
             .map_err(|e| SetupError::sys(Step::Hostname, Some(name.into()), e, "cannot set the domain name to"))?;
     }
-    if let Some(user) = &spec.user {
-        if plan.capabilities.is_some() {
-            capabilities::keep_across_setuid(true)?;
-        }
-        switch_user(user)?;
-    }
-    if let Some(caps) = &plan.capabilities {
-        capabilities::keep_across_setuid(false)?;
-        caps.apply()?;
-    }
+    capabilities::switch_user_with(spec.user.as_ref(), plan.capabilities.as_ref())?;
     // Changing credentials clears the parent-death signal, so set it (or
     // clear it, for a container that should outlive burrow) last.
     set_parent_death_signal(if spec.die_with_parent { libc::SIGKILL } else { 0 })?;
@@ -411,7 +402,7 @@ fn become_namespace_root((uid, gid): (bool, bool)) -> Result<(), SetupError> {
     Ok(())
 }
 
-fn switch_user(user: &crate::spec::User) -> Result<(), SetupError> {
+pub(crate) fn switch_user(user: &crate::spec::User) -> Result<(), SetupError> {
     let fail = |e, what: &str| SetupError::sys(Step::User, None, e, what.to_string());
     match sys::set_groups(&user.additional_gids) {
         Ok(()) => {}
