@@ -16,6 +16,7 @@ pub fn default_config(rootless: bool) -> Spec {
     } else {
         Spec::default()
     };
+    spec.set_hostname(Some("burrow".into()));
     if let Some(process) = spec.process_mut() {
         process.set_terminal(Some(false));
         process.set_args(Some(vec!["sh".into()]));

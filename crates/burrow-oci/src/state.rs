@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -46,18 +46,13 @@ impl Store {
     }
 
     /// Take the store's lock (blocking): one command at a time changes it.
+    /// The lock is on the root directory itself, so it leaves no file.
     pub fn lock(&self) -> Result<Lock> {
-        let path = self.root.join(".lock");
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| OciError::io(format!("opening {}", path.display()), e))?;
-        nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+        let dir =
+            std::fs::File::open(&self.root).map_err(|e| OciError::io(format!("opening {}", self.root.display()), e))?;
+        nix::fcntl::Flock::lock(dir, nix::fcntl::FlockArg::LockExclusive)
             .map(Lock)
-            .map_err(|(_, e)| OciError::io(format!("locking {}", path.display()), e.into()))
+            .map_err(|(_, e)| OciError::io(format!("locking {}", self.root.display()), e.into()))
     }
 
     /// The directory of container `id`.

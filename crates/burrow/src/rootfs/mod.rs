@@ -66,19 +66,26 @@ pub(crate) fn build_and_enter(spec: &ContainerSpec) -> Result<(), SetupError> {
             tracing::debug_span!("step", name = "mount", destination = %mount.destination().display()).entered();
         apply(&root, mount, source.as_ref())?;
     }
-    for path in &spec.readonly_paths {
-        make_path_read_only(&root, path)?;
-    }
-    for path in &spec.masked_paths {
-        mask(&root, path, &sources)?;
-    }
     drop(root);
     drop(sources);
-    let _span = tracing::debug_span!("step", name = "pivot_root").entered();
-    pivot::enter(&base)?;
+    {
+        let _span = tracing::debug_span!("step", name = "pivot_root").entered();
+        pivot::enter(&base)?;
+    }
+    // As runc orders them: sysctls first (they write under /proc/sys), then
+    // read-only and masked paths, resolved in the new root.
     for (key, value) in &spec.sysctl {
         let path = PathBuf::from("/proc/sys").join(key.replace('.', "/"));
         std::fs::write(&path, value).map_err(|e| io_error(Step::Sysctl, &path, e, "cannot write"))?;
+    }
+    if !spec.readonly_paths.is_empty() || !spec.masked_paths.is_empty() {
+        let root = RootDir::open(Path::new("/"))?;
+        for path in &spec.readonly_paths {
+            make_path_read_only(&root, path)?;
+        }
+        for path in &spec.masked_paths {
+            mask(&root, path)?;
+        }
     }
     if spec.root_read_only {
         let fail = |e| SetupError::sys(Step::Root, Some("/".into()), e, "cannot make the root read-only at");
@@ -143,7 +150,7 @@ fn make_path_read_only(root: &RootDir, path: &Path) -> Result<(), SetupError> {
 
 /// Hide `path`: `/dev/null` over a file, an empty read-only tmpfs over a
 /// directory; a missing path is skipped.
-fn mask(root: &RootDir, path: &Path, sources: &Sources) -> Result<(), SetupError> {
+fn mask(root: &RootDir, path: &Path) -> Result<(), SetupError> {
     let fail = |e, what: &str| SetupError::sys(Step::Mask, Some(path.into()), e, what.to_string());
     let fd = match root.open_path(path) {
         Ok(fd) => fd,
@@ -158,18 +165,10 @@ fn mask(root: &RootDir, path: &Path, sources: &Sources) -> Result<(), SetupError
         mount(Some("tmpfs"), &target, Some("tmpfs"), flags, Some("size=0,mode=555"))
             .map_err(|e| fail(e, "cannot mask with a read-only tmpfs"))
     } else {
-        let null = sources
-            .null
-            .as_ref()
-            .ok_or_else(|| fail(Errno::ENOENT, "no /dev/null to mask"))?;
-        mount(
-            Some(&null.mount_path()),
-            &target,
-            None::<&str>,
-            MsFlags::MS_BIND,
-            None::<&str>,
-        )
-        .map_err(|e| fail(e, "cannot bind /dev/null over"))
+        // The container's own /dev/null: after pivot_root a host fd's mount
+        // is no longer in this namespace, and binds need it to be.
+        mount(Some("/dev/null"), &target, None::<&str>, MsFlags::MS_BIND, None::<&str>)
+            .map_err(|e| fail(e, "cannot bind the container's /dev/null over"))
     }
 }
 

@@ -57,8 +57,6 @@ pub(crate) struct Sources {
     pub devices: Vec<Source>,
     /// The terminal on our standard input, for `/dev/console`.
     pub console: Option<Source>,
-    /// The host's `/dev/null`, to mask files with.
-    pub null: Option<Source>,
 }
 
 impl Sources {
@@ -93,15 +91,10 @@ impl Sources {
         } else {
             (Vec::new(), None)
         };
-        let null = match spec.masked_paths.is_empty() {
-            true => None,
-            false => Some(Source::open(Path::new("/dev/null"), Step::Mask)?),
-        };
         Ok(Sources {
             mounts,
             devices,
             console,
-            null,
         })
     }
 }

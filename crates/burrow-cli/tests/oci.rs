@@ -1,0 +1,1291 @@
+//! The OCI runtime front, driven the way container engines drive runc:
+//! `spec`, `create`, `start`, `state`, `kill`, `delete`, `list` and `run`
+//! on busybox bundles, as root and as the unprivileged test user
+//! (`burrowtest`, created by the test script).
+//!
+//! The tests follow runc's command-line contract, so they also run against
+//! runc: `BURROW_TEST_RUNTIME=runc cargo test -p burrow-cli --test oci`
+//! (unset: the burrow binary; `runc` or any other name: that binary on PATH;
+//! a path: that binary).
+//!
+//! Known runc deviations (runc 1.1.5, Debian bookworm): none of these tests
+//! needs a runc-specific expectation; all pass against it. Where runc's
+//! wording is loose, the assertions accept it: "container does not exist"
+//! does not name the id, and a malformed config.json gives only the JSON
+//! decoder's error ("unexpected EOF"), without naming the file. Two runc
+//! behaviours the tests step around rather than assert: a tmpfs mounted over
+//! an existing directory gets that directory's mode whatever `mode=` says
+//! (so /scratch is left for the runtime to create), and a root process's
+//! effective set is its permitted set after exec whatever `effective` says
+//! (the kernel's rule for uid 0, so root gets equal sets).
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeSet;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+/// The unprivileged user the test script creates.
+const TEST_USER: &str = "burrowtest";
+
+/// How long any one runtime command may take before the test gives up.
+const COMMAND_DEADLINE: Duration = Duration::from_secs(20);
+
+/// How long a state change (a process dying) may take to show.
+const POLL_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Busybox applets linked into every test rootfs.
+const APPLETS: &[&str] = &[
+    "sh", "ls", "cat", "echo", "id", "hostname", "sleep", "grep", "mount", "touch", "wc", "env", "pwd", "stat", "true",
+    "false", "test", "printf", "tr", "kill",
+];
+
+// ---------------------------------------------------------------------------
+// Which runtime, run by whom
+
+/// Who runs the runtime in a test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum As {
+    /// Whoever runs the tests (root in CI).
+    Caller,
+    /// The unprivileged test user (through runuser when we are root).
+    Rootless,
+}
+
+fn test_user_ids() -> (u32, u32) {
+    let user = nix::unistd::User::from_name(TEST_USER)
+        .unwrap()
+        .unwrap_or_else(|| panic!("user {TEST_USER} is missing: run the README's test command, which creates it"));
+    (user.uid.as_raw(), user.gid.as_raw())
+}
+
+fn through_runuser(who: As) -> bool {
+    who == As::Rootless && nix::unistd::geteuid().is_root()
+}
+
+/// `BURROW_TEST_RUNTIME`, when it names something other than burrow.
+fn other_runtime() -> Option<&'static Path> {
+    static OTHER: OnceLock<Option<PathBuf>> = OnceLock::new();
+    OTHER
+        .get_or_init(|| {
+            let name = std::env::var_os("BURROW_TEST_RUNTIME").filter(|n| !n.is_empty() && n != "burrow")?;
+            let name = PathBuf::from(name);
+            if name.components().count() > 1 {
+                return Some(name);
+            }
+            let path = std::env::var_os("PATH").unwrap_or_default();
+            let found = std::env::split_paths(&path)
+                .map(|dir| dir.join(&name))
+                .find(|candidate| candidate.is_file())
+                .unwrap_or_else(|| panic!("BURROW_TEST_RUNTIME={}: not found on PATH", name.display()));
+            Some(found)
+        })
+        .as_deref()
+}
+
+fn bin_dir() -> PathBuf {
+    PathBuf::from(format!("/tmp/burrow-cli-oci-bin-{}", std::process::id()))
+}
+
+extern "C" fn remove_bin_dir() {
+    let _ = std::fs::remove_dir_all(bin_dir());
+}
+
+/// The burrow binary, copied to a world-readable place so the test user can
+/// run it whatever the permissions of the checkout; removed at exit. The copy
+/// is made by `cp`, so no thread of ours ever holds a write descriptor on it
+/// that a concurrently forked child could inherit (ETXTBSY).
+fn world_readable_burrow() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let dir = bin_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        // SAFETY: registers a plain extern "C" function with no captured state.
+        unsafe { libc::atexit(remove_bin_dir) };
+        std::fs::set_permissions(&dir, PermissionsExt::from_mode(0o755)).unwrap();
+        let bin = dir.join("burrow");
+        let status = Command::new("cp")
+            .arg(env!("CARGO_BIN_EXE_burrow"))
+            .arg(&bin)
+            .status()
+            .unwrap();
+        assert!(status.success(), "copying the burrow binary failed");
+        std::fs::set_permissions(&bin, PermissionsExt::from_mode(0o755)).unwrap();
+        bin
+    })
+}
+
+fn runtime_bin(who: As) -> PathBuf {
+    match (other_runtime(), through_runuser(who)) {
+        (Some(other), _) => other.to_owned(),
+        (None, false) => PathBuf::from(env!("CARGO_BIN_EXE_burrow")),
+        (None, true) => world_readable_burrow().to_owned(),
+    }
+}
+
+fn runtime_name() -> String {
+    match other_runtime() {
+        Some(p) => p.file_name().unwrap().to_string_lossy().into_owned(),
+        None => "burrow".into(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Scratch directories and processes
+
+/// A scratch directory, writable by everyone, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Self {
+        let dir = nix::unistd::mkdtemp(&std::env::temp_dir().join("burrow-cli-oci.XXXXXX")).unwrap();
+        std::fs::set_permissions(&dir, PermissionsExt::from_mode(0o777)).unwrap();
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The fields of `/proc/PID/stat` after the command name: index 0 is the
+/// state, index 19 the start time.
+fn stat_fields(pid: i32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    Some(rest.split_whitespace().map(str::to_owned).collect())
+}
+
+fn start_time(pid: i32) -> Option<String> {
+    stat_fields(pid)?.get(19).cloned()
+}
+
+/// The process has exited (gone, or a zombie nobody reaped yet).
+fn is_gone(pid: i32) -> bool {
+    stat_fields(pid).is_none_or(|f| f[0] == "Z" || f[0] == "X")
+}
+
+fn wait_gone(pid: i32, what: &str) {
+    let deadline = Instant::now() + POLL_DEADLINE;
+    while !is_gone(pid) {
+        assert!(Instant::now() < deadline, "{what}: process {pid} is still alive");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Every live descendant of `pid`.
+fn descendants(pid: i32) -> Vec<i32> {
+    let mut found = Vec::new();
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten();
+    for task in tasks.flatten() {
+        let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+        for child in children.split_whitespace().filter_map(|c| c.parse().ok()) {
+            found.push(child);
+            found.extend(descendants(child));
+        }
+    }
+    found
+}
+
+/// Put busybox at `dest`: a hard link when possible, else a copy made by
+/// `cp` (see [`world_readable_burrow`] for why not in-process).
+fn install_busybox(dest: &Path) {
+    if std::fs::hard_link("/bin/busybox", dest).is_ok() {
+        return;
+    }
+    let status = Command::new("cp").arg("/bin/busybox").arg(dest).status().unwrap();
+    assert!(status.success(), "busybox-static is installed");
+}
+
+/// All paths under `dir`, relative; empty when `dir` does not exist.
+fn tree(dir: &Path) -> BTreeSet<PathBuf> {
+    fn walk(base: &Path, dir: &Path, out: &mut BTreeSet<PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            out.insert(path.strip_prefix(base).unwrap().to_owned());
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                walk(base, &path, out);
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+// ---------------------------------------------------------------------------
+// One runtime command
+
+/// A finished runtime command.
+struct Out {
+    args: Vec<String>,
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    /// Where stdout and stderr went: a created or detached container keeps
+    /// writing there.
+    stdout_path: PathBuf,
+    stderr_path: PathBuf,
+}
+
+impl Out {
+    /// Both streams as they are now.
+    fn reread(&self) -> (String, String) {
+        (
+            std::fs::read_to_string(&self.stdout_path).unwrap_or_default(),
+            std::fs::read_to_string(&self.stderr_path).unwrap_or_default(),
+        )
+    }
+
+    fn ok(&self) -> &Self {
+        assert_eq!(self.code, Some(0), "{self}");
+        self
+    }
+
+    /// Failed, with an error on stderr that contains one of `words`
+    /// (case-insensitively).
+    fn refused(&self, words: &[&str]) -> &Self {
+        assert!(self.code.is_some_and(|c| c != 0), "should fail: {self}");
+        let err = self.stderr.to_lowercase();
+        assert!(
+            words.iter().any(|w| err.contains(&w.to_lowercase())),
+            "the error should name the problem (one of {words:?}): {self}"
+        );
+        self
+    }
+}
+
+impl std::fmt::Display for Out {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {:?} exited {:?}\n--- stdout\n{}--- stderr\n{}---",
+            runtime_name(),
+            self.args,
+            self.code,
+            self.stdout,
+            self.stderr
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A bundle and a state root
+
+/// A bundle (`bundle/`), a state root (`state/`) and the captured output of
+/// commands, in one scratch directory. On drop, every container id handed
+/// out is deleted with `delete --force` and every process recorded is
+/// killed if still alive, so a failing test leaves nothing running.
+struct Oci {
+    who: As,
+    dir: Scratch,
+    ids: RefCell<Vec<String>>,
+    pids: RefCell<Vec<(i32, String)>>,
+    commands: Cell<usize>,
+}
+
+impl Oci {
+    fn new(who: As) -> Self {
+        let oci = Oci {
+            who,
+            dir: Scratch::new(),
+            ids: RefCell::new(Vec::new()),
+            pids: RefCell::new(Vec::new()),
+            commands: Cell::new(0),
+        };
+        std::fs::create_dir(oci.bundle()).unwrap();
+        if through_runuser(who) {
+            // The user writes config.json in the bundle (spec) and owns the
+            // state root, as it would its own $XDG_RUNTIME_DIR.
+            let (uid, gid) = test_user_ids();
+            std::fs::create_dir(oci.root()).unwrap();
+            std::fs::set_permissions(oci.root(), PermissionsExt::from_mode(0o700)).unwrap();
+            for dir in [oci.bundle(), oci.root()] {
+                std::os::unix::fs::chown(dir, Some(uid), Some(gid)).unwrap();
+            }
+        }
+        oci
+    }
+
+    /// A bundle from `spec` (`--rootless` when `who` is rootless), with a
+    /// busybox rootfs and no terminal.
+    fn with_spec(who: As) -> Self {
+        let oci = Oci::new(who);
+        let bundle = oci.bundle().to_str().unwrap().to_owned();
+        if who == As::Rootless {
+            oci.cmd(&["spec", "--rootless", "--bundle", &bundle]).ok();
+        } else {
+            oci.cmd(&["spec", "--bundle", &bundle]).ok();
+        }
+        oci.finish_bundle();
+        oci
+    }
+
+    /// Busybox rootfs, terminal off.
+    fn finish_bundle(&self) {
+        let rootfs = self.bundle().join("rootfs");
+        for dir in ["bin", "proc", "dev", "sys", "tmp", "etc", "work"] {
+            std::fs::create_dir_all(rootfs.join(dir)).unwrap();
+        }
+        install_busybox(&rootfs.join("bin/busybox"));
+        for applet in APPLETS {
+            std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet)).unwrap();
+        }
+        self.edit(|c| c["process"]["terminal"] = json!(false));
+    }
+
+    fn path(&self) -> &Path {
+        &self.dir.0
+    }
+
+    fn bundle(&self) -> PathBuf {
+        self.path().join("bundle")
+    }
+
+    fn rootfs(&self) -> PathBuf {
+        self.bundle().join("rootfs")
+    }
+
+    /// The state root, `--root`.
+    fn root(&self) -> PathBuf {
+        self.path().join("state")
+    }
+
+    fn root_arg(&self) -> String {
+        self.root().to_str().unwrap().to_owned()
+    }
+
+    fn bundle_arg(&self) -> String {
+        self.bundle().to_str().unwrap().to_owned()
+    }
+
+    fn file(&self, name: &str) -> String {
+        self.path().join(name).to_str().unwrap().to_owned()
+    }
+
+    /// A container id unique to this test process, deleted on drop.
+    fn id(&self, name: &str) -> String {
+        let id = format!("{name}-{}", std::process::id());
+        self.ids.borrow_mut().push(id.clone());
+        id
+    }
+
+    /// Kill `pid` on drop if it is still this process.
+    fn track(&self, pid: i32) {
+        if let Some(start) = start_time(pid) {
+            self.pids.borrow_mut().push((pid, start));
+        }
+    }
+
+    fn config(&self) -> Value {
+        serde_json::from_slice(&std::fs::read(self.bundle().join("config.json")).unwrap()).unwrap()
+    }
+
+    fn edit(&self, change: impl FnOnce(&mut Value)) {
+        let mut config = self.config();
+        change(&mut config);
+        std::fs::write(
+            self.bundle().join("config.json"),
+            serde_json::to_vec_pretty(&config).unwrap(),
+        )
+        .unwrap();
+    }
+
+    fn set_args(&self, args: &[&str]) {
+        self.edit(|c| c["process"]["args"] = json!(args));
+    }
+
+    /// `RUNTIME --root ROOT ARGS`, as this test's user, from the scratch
+    /// directory.
+    fn cmd(&self, args: &[&str]) -> Out {
+        let mut full = vec!["--root".to_owned(), self.root_arg()];
+        full.extend(args.iter().map(|a| a.to_string()));
+        self.exec(&full, |_| ())
+    }
+
+    /// `RUNTIME ARGS` exactly, with `tweak` applied to the command.
+    fn exec(&self, args: &[String], tweak: impl FnOnce(&mut Command)) -> Out {
+        let n = self.commands.get();
+        self.commands.set(n + 1);
+        let out_path = self.path().join(format!("command{n}.stdout"));
+        let err_path = self.path().join(format!("command{n}.stderr"));
+        // Files, not pipes: a created or detached container keeps the
+        // runtime's stdout and stderr, and would hold a pipe open.
+        let stdout = std::fs::File::create(&out_path).unwrap();
+        let stderr = std::fs::File::create(&err_path).unwrap();
+        let bin = runtime_bin(self.who);
+        let mut cmd = if through_runuser(self.who) {
+            let mut c = Command::new("runuser");
+            c.args(["-u", TEST_USER, "--"]).arg(bin);
+            c
+        } else {
+            Command::new(bin)
+        };
+        cmd.args(args)
+            .current_dir(self.path())
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
+            .process_group(0);
+        tweak(&mut cmd);
+        let mut child = cmd.spawn().unwrap();
+        let deadline = Instant::now() + COMMAND_DEADLINE;
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = nix::sys::signal::killpg(
+                    nix::unistd::Pid::from_raw(child.id() as i32),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+                let _ = child.wait();
+                panic!("{} {args:?} did not finish in {COMMAND_DEADLINE:?}", runtime_name());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        Out {
+            args: args.to_vec(),
+            code: status.code(),
+            stdout: std::fs::read_to_string(&out_path).unwrap_or_default(),
+            stderr: std::fs::read_to_string(&err_path).unwrap_or_default(),
+            stdout_path: out_path,
+            stderr_path: err_path,
+        }
+    }
+
+    /// `state ID` as JSON.
+    fn state(&self, id: &str) -> Value {
+        let out = self.cmd(&["state", id]);
+        out.ok();
+        let state: Value =
+            serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("state is not JSON ({e}): {out}"));
+        assert_eq!(state["id"], id, "{out}");
+        state
+    }
+
+    fn status(&self, id: &str) -> String {
+        self.state(id)["status"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Poll `state` until the container is stopped.
+    fn wait_stopped(&self, id: &str) {
+        let deadline = Instant::now() + POLL_DEADLINE;
+        loop {
+            let status = self.status(id);
+            if status == "stopped" {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{id} is still {status}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `state ID` fails: the container does not exist.
+    fn assert_gone(&self, id: &str) {
+        self.cmd(&["state", id])
+            .refused(&["not exist", "not found", "no such", id]);
+    }
+
+    /// The pid in a pid file, checked against `state`, tracked.
+    fn pid_from_file(&self, pid_file: &str, id: &str) -> i32 {
+        let text = std::fs::read_to_string(pid_file).unwrap_or_else(|e| panic!("pid file {pid_file}: {e}"));
+        let pid: i32 = text
+            .trim()
+            .parse()
+            .unwrap_or_else(|e| panic!("pid file {pid_file} holds {text:?}: {e}"));
+        self.track(pid);
+        assert_eq!(self.state(id)["pid"], pid, "state and pid file agree");
+        assert!(!is_gone(pid), "the container process {pid} is alive");
+        pid
+    }
+
+    /// `list --format json` as (id, status) pairs.
+    fn list(&self) -> Vec<(String, String)> {
+        let out = self.cmd(&["list", "--format", "json"]);
+        out.ok();
+        let list: Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"));
+        // runc prints `null` when there is no container.
+        let items = list.as_array().cloned().unwrap_or_default();
+        assert!(list.is_array() || list.is_null(), "{out}");
+        items
+            .iter()
+            .map(|c| {
+                (
+                    c["id"].as_str().unwrap_or_default().to_owned(),
+                    c["status"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// A foreground `run` of the bundle; returns its output.
+    fn run(&self, name: &str) -> Out {
+        let id = self.id(name);
+        self.cmd(&["run", "--bundle", &self.bundle_arg(), &id])
+    }
+}
+
+impl Drop for Oci {
+    fn drop(&mut self) {
+        for id in self.ids.borrow().iter() {
+            let _ = self.cmd(&["delete", "--force", id]);
+        }
+        for (pid, start) in self.pids.borrow().iter() {
+            if start_time(*pid).as_ref() == Some(start) && !is_gone(*pid) {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(*pid), nix::sys::signal::Signal::SIGKILL);
+            }
+        }
+    }
+}
+
+/// The first `n` lines of the output (at least `n` are required).
+fn first_lines(out: &Out, n: usize) -> Vec<&str> {
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(lines.len() >= n, "expected at least {n} lines: {out}");
+    lines[..n].to_vec()
+}
+
+/// Add `item` to the JSON array `list` (made if missing), once.
+fn append(list: &mut Value, item: Value) {
+    if !list.is_array() {
+        *list = json!([]);
+    }
+    let list = list.as_array_mut().unwrap();
+    if !list.contains(&item) {
+        list.push(item);
+    }
+}
+
+/// The line of `/proc/mounts` output (in `text`) whose mount point is
+/// `target`; the last one when several are stacked.
+fn mount_line<'a>(text: &'a str, target: &str) -> Option<Vec<&'a str>> {
+    text.lines()
+        .map(|l| l.split(' ').collect::<Vec<_>>())
+        .rfind(|f| f.len() >= 4 && f[1] == target)
+}
+
+fn mount_options<'a>(text: &'a str, target: &str) -> Vec<&'a str> {
+    mount_line(text, target).unwrap_or_else(|| panic!("{target} is not mounted: {text}"))[3]
+        .split(',')
+        .collect()
+}
+
+/// A capability mask from `/proc/self/status` output.
+fn cap_mask(status: &str, field: &str) -> u64 {
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("no {field} in {status}"));
+    u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
+}
+
+// ---------------------------------------------------------------------------
+// 1. The lifecycle
+
+#[test]
+fn create_start_kill_delete() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["sleep", "60"]);
+    oci.edit(|c| c["annotations"] = json!({"org.burrow.test": "yes", "org.burrow.other": "2"}));
+    let id = oci.id("lifecycle");
+    let pid_file = oci.file("pid");
+    oci.cmd(&["create", "--bundle", &oci.bundle_arg(), "--pid-file", &pid_file, &id])
+        .ok();
+
+    let pid = oci.pid_from_file(&pid_file, &id);
+    let state = oci.state(&id);
+    assert_eq!(state["status"], "created", "{state}");
+    assert!(state["ociVersion"].is_string(), "{state}");
+    assert_eq!(state["bundle"], oci.bundle_arg(), "{state}");
+    assert_eq!(state["annotations"]["org.burrow.test"], "yes", "{state}");
+    assert_eq!(state["annotations"]["org.burrow.other"], "2", "{state}");
+
+    // list, as a table and as JSON
+    let table = oci.cmd(&["list"]);
+    table.ok();
+    let header = table.stdout.lines().next().unwrap_or_default();
+    assert!(header.contains("ID") && header.contains("STATUS"), "{table}");
+    assert!(
+        table
+            .stdout
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some(id.as_str()) && l.contains("created")),
+        "{table}"
+    );
+    assert_eq!(oci.list(), [(id.clone(), "created".to_owned())]);
+
+    oci.cmd(&["start", &id]).ok();
+    let state = oci.state(&id);
+    assert_eq!(state["status"], "running", "{state}");
+    assert_eq!(state["pid"], pid, "{state}");
+    assert_eq!(oci.list(), [(id.clone(), "running".to_owned())]);
+
+    oci.cmd(&["kill", &id, "9"]).ok();
+    oci.wait_stopped(&id);
+    wait_gone(pid, "after kill 9");
+    assert_eq!(oci.list(), [(id.clone(), "stopped".to_owned())]);
+
+    oci.cmd(&["delete", &id]).ok();
+    oci.assert_gone(&id);
+    assert!(oci.list().is_empty(), "{:?}", oci.list());
+}
+
+/// `--x=v` forms, a relative bundle (state reports it absolute), and
+/// `kill` with TERM by name and by default.
+#[test]
+fn equals_forms_relative_bundle_and_term() {
+    let oci = Oci::with_spec(As::Caller);
+    // pid 1 ignores TERM unless it handles it: this one notes each TERM in
+    // /tmp (the bundle's rootfs/tmp) and exits at the second.
+    oci.set_args(&[
+        "sh",
+        "-c",
+        "n=0; trap 'n=$((n+1)); touch /tmp/term$n; [ $n -ge 2 ] && exit 0' TERM; while :; do sleep 0.05; done",
+    ]);
+    oci.edit(|c| c["root"]["readonly"] = json!(false));
+    let id = oci.id("equals");
+    let root = format!("--root={}", oci.root_arg());
+    let pid_file = format!("--pid-file={}", oci.file("pid"));
+    oci.exec(
+        &[
+            root.clone(),
+            "create".into(),
+            "--bundle=bundle".into(),
+            pid_file,
+            id.clone(),
+        ],
+        |_| (),
+    )
+    .ok();
+    let pid = oci.pid_from_file(&oci.file("pid"), &id);
+    let state = oci.state(&id);
+    assert_eq!(state["status"], "created", "{state}");
+    assert_eq!(state["bundle"], oci.bundle_arg(), "an absolute bundle path: {state}");
+
+    oci.exec(&[root.clone(), "start".into(), id.clone()], |_| ()).ok();
+    assert_eq!(oci.status(&id), "running");
+    let noted = |n: u32| {
+        let marker = oci.rootfs().join(format!("tmp/term{n}"));
+        let deadline = Instant::now() + POLL_DEADLINE;
+        while !marker.exists() {
+            assert!(Instant::now() < deadline, "TERM number {n} did not reach the payload");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    oci.exec(&[root.clone(), "kill".into(), id.clone(), "TERM".into()], |_| ())
+        .ok();
+    noted(1);
+    assert_eq!(oci.status(&id), "running");
+    oci.exec(&[root.clone(), "kill".into(), id.clone()], |_| ()).ok();
+    noted(2);
+    oci.wait_stopped(&id);
+    wait_gone(pid, "after the second TERM");
+    oci.exec(&[root, "delete".into(), id.clone()], |_| ()).ok();
+    oci.assert_gone(&id);
+}
+
+/// A created container writes to the stdout and stderr `create` had (conmon
+/// collects the container's output that way).
+#[test]
+fn a_created_container_keeps_the_stdio_of_create() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["sh", "-c", "echo to-stdout; echo to-stderr >&2"]);
+    let id = oci.id("stdio");
+    let create = oci.cmd(&["create", "--bundle", &oci.bundle_arg(), &id]);
+    create.ok();
+    assert!(
+        !create.stdout.contains("to-stdout"),
+        "the payload ran before start: {create}"
+    );
+    oci.cmd(&["start", &id]).ok();
+    oci.wait_stopped(&id);
+    let (stdout, stderr) = create.reread();
+    assert_eq!(stdout, "to-stdout\n");
+    assert!(stderr.ends_with("to-stderr\n"), "{stderr:?}");
+    oci.cmd(&["delete", &id]).ok();
+    oci.assert_gone(&id);
+}
+
+/// The exact argv conmon (podman, CRI-O) uses, and the JSON log it reads
+/// the error from when create fails.
+#[test]
+fn conmon_argv_and_json_log() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["sleep", "60"]);
+    let id = oci.id("conmon");
+    let log = oci.file("log.json");
+    let pid_file = oci.file("conmon.pid");
+    let argv = |bundle: &str, id: &str| -> Vec<String> {
+        [
+            "--root",
+            &oci.root_arg(),
+            "--log-format=json",
+            "--log",
+            &log,
+            "create",
+            "--bundle",
+            bundle,
+            "--pid-file",
+            &pid_file,
+            id,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    oci.exec(&argv(&oci.bundle_arg(), &id), |_| ()).ok();
+    oci.pid_from_file(&pid_file, &id);
+    assert_eq!(oci.status(&id), "created");
+    oci.cmd(&["delete", "--force", &id]).ok();
+    oci.assert_gone(&id);
+
+    // A bundle without rootfs: the failure is logged as JSON.
+    let no_rootfs = oci.path().join("no-rootfs");
+    std::fs::create_dir(&no_rootfs).unwrap();
+    std::fs::copy(oci.bundle().join("config.json"), no_rootfs.join("config.json")).unwrap();
+    let _ = std::fs::remove_file(&log);
+    let bad = oci.id("conmon-bad");
+    oci.exec(&argv(no_rootfs.to_str().unwrap(), &bad), |_| ())
+        .refused(&["rootfs"]);
+    assert_json_log_names(&log, "rootfs");
+    assert!(oci.list().is_empty(), "{:?}", oci.list());
+}
+
+/// `log` holds at least one JSON object line with "level" and "msg", and
+/// some msg contains `word`.
+fn assert_json_log_names(log: &str, word: &str) {
+    let text = std::fs::read_to_string(log).unwrap_or_else(|e| panic!("log {log}: {e}"));
+    let records: Vec<Value> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["level"].is_string() && v["msg"].is_string())
+        .collect();
+    assert!(
+        !records.is_empty(),
+        "no JSON line with level and msg in the log: {text:?}"
+    );
+    assert!(
+        records
+            .iter()
+            .any(|r| r["msg"].as_str().unwrap().to_lowercase().contains(word)),
+        "no log message names {word:?}: {text:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 2. run in the foreground and detached
+
+#[test]
+fn run_in_the_foreground_exits_with_the_payload() {
+    // spec without --bundle writes config.json in the working directory.
+    let oci = Oci::new(As::Caller);
+    oci.exec(&["spec".into()], |c| {
+        c.current_dir(oci.bundle());
+    })
+    .ok();
+    oci.finish_bundle();
+
+    oci.set_args(&["sh", "-c", "exit 3"]);
+    let id = oci.id("foreground");
+    let out = oci.cmd(&["run", "--bundle", &oci.bundle_arg(), &id]);
+    assert_eq!(out.code, Some(3), "{out}");
+    oci.assert_gone(&id);
+
+    // The same id again: the first run removed its container.
+    oci.set_args(&["sh", "-c", "echo hello; hostname"]);
+    oci.edit(|c| c["hostname"] = json!("oci-test"));
+    let out = oci.cmd(&["run", "--bundle", &oci.bundle_arg(), &id]);
+    out.ok();
+    assert_eq!(out.stdout, "hello\noci-test\n", "{out}");
+    oci.assert_gone(&id);
+    assert!(oci.list().is_empty(), "{:?}", oci.list());
+}
+
+#[test]
+fn run_detached_then_kill_all() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["sh", "-c", "sleep 60 & sleep 60 & wait"]);
+    let id = oci.id("detached");
+    let pid_file = oci.file("pid");
+    oci.cmd(&["run", "-d", "--bundle", &oci.bundle_arg(), "--pid-file", &pid_file, &id])
+        .ok();
+    let pid = oci.pid_from_file(&pid_file, &id);
+    assert_eq!(oci.status(&id), "running");
+
+    let deadline = Instant::now() + POLL_DEADLINE;
+    let children = loop {
+        let children = descendants(pid);
+        if children.len() >= 2 {
+            break children;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the payload did not start its sleeps: {children:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    for child in &children {
+        oci.track(*child);
+    }
+
+    oci.cmd(&["kill", "--all", &id, "9"]).ok();
+    oci.wait_stopped(&id);
+    wait_gone(pid, "kill --all");
+    for child in children {
+        wait_gone(child, "kill --all");
+    }
+    oci.cmd(&["delete", &id]).ok();
+    oci.assert_gone(&id);
+}
+
+// ---------------------------------------------------------------------------
+// 3. Inside the container
+
+#[test]
+fn process_settings_are_applied() {
+    let oci = Oci::with_spec(As::Caller);
+    let script = "echo $$; pwd; id -u; id -g; ulimit -n; ulimit -Hn; grep NoNewPrivs /proc/self/status; env";
+    oci.edit(|c| {
+        let p = &mut c["process"];
+        p["args"] = json!(["sh", "-c", script]);
+        p["env"] = json!(["PATH=/bin", "OCI_TEST=a b=c"]);
+        p["cwd"] = json!("/work");
+        p["user"] = json!({"uid": 1000, "gid": 1000});
+        p["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 1024, "hard": 2048}]);
+        p["noNewPrivileges"] = json!(true);
+    });
+    let id = oci.id("process");
+    let out = oci.exec(
+        &[
+            "--root".into(),
+            oci.root_arg(),
+            "run".into(),
+            "--bundle".into(),
+            oci.bundle_arg(),
+            id.clone(),
+        ],
+        |c| {
+            c.env("BURROW_OCI_HOST_VAR", "leaked");
+        },
+    );
+    out.ok();
+    let l: Vec<&str> = out.stdout.lines().collect();
+    first_lines(&out, 7);
+    assert_eq!(l[0], "1", "pid 1: {out}");
+    assert_eq!(l[1], "/work", "cwd: {out}");
+    assert_eq!(l[2], "1000", "uid: {out}");
+    assert_eq!(l[3], "1000", "gid: {out}");
+    assert_eq!(l[4], "1024", "soft RLIMIT_NOFILE: {out}");
+    assert_eq!(l[5], "2048", "hard RLIMIT_NOFILE: {out}");
+    assert_eq!(
+        l[6].split_whitespace().collect::<Vec<_>>(),
+        ["NoNewPrivs:", "1"],
+        "{out}"
+    );
+    let env = &l[7..];
+    assert!(env.contains(&"OCI_TEST=a b=c"), "{out}");
+    assert!(env.contains(&"PATH=/bin"), "{out}");
+    assert!(
+        !env.iter().any(|v| v.starts_with("BURROW_OCI_HOST_VAR")),
+        "host env leaked: {out}"
+    );
+}
+
+#[test]
+fn capabilities_are_the_configured_sets() {
+    let chown = 1u64 << 0; // CAP_CHOWN
+    let kill = 1u64 << 5; // CAP_KILL
+    let oci = Oci::with_spec(As::Caller);
+
+    // As root, exec makes effective = permitted whatever the config says,
+    // so the sets are equal here.
+    oci.edit(|c| {
+        let p = &mut c["process"];
+        p["args"] = json!(["grep", "^Cap", "/proc/self/status"]);
+        p["capabilities"] = json!({
+            "bounding": ["CAP_CHOWN", "CAP_KILL"],
+            "effective": ["CAP_CHOWN", "CAP_KILL"],
+            "permitted": ["CAP_CHOWN", "CAP_KILL"],
+        });
+    });
+    let out = oci.run("caps-root");
+    out.ok();
+    assert_eq!(cap_mask(&out.stdout, "CapBnd"), chown | kill, "{out}");
+    assert_eq!(cap_mask(&out.stdout, "CapPrm"), chown | kill, "{out}");
+    assert_eq!(cap_mask(&out.stdout, "CapEff"), chown | kill, "{out}");
+    assert_eq!(cap_mask(&out.stdout, "CapInh"), 0, "{out}");
+    assert_eq!(cap_mask(&out.stdout, "CapAmb"), 0, "{out}");
+
+    // Another user keeps across exec only what is ambient.
+    oci.edit(|c| {
+        let p = &mut c["process"];
+        p["user"] = json!({"uid": 1000, "gid": 1000});
+        p["capabilities"] = json!({
+            "bounding": ["CAP_CHOWN", "CAP_KILL"],
+            "effective": ["CAP_CHOWN", "CAP_KILL"],
+            "permitted": ["CAP_CHOWN", "CAP_KILL"],
+            "inheritable": ["CAP_CHOWN"],
+            "ambient": ["CAP_CHOWN"],
+        });
+    });
+    let out = oci.run("caps-user");
+    out.ok();
+    assert_eq!(cap_mask(&out.stdout, "CapBnd"), chown | kill, "{out}");
+    assert_eq!(cap_mask(&out.stdout, "CapInh"), chown, "{out}");
+    assert_eq!(cap_mask(&out.stdout, "CapAmb"), chown, "{out}");
+    assert_eq!(cap_mask(&out.stdout, "CapPrm"), chown, "{out}");
+    assert_eq!(cap_mask(&out.stdout, "CapEff"), chown, "{out}");
+}
+
+#[test]
+fn readonly_root_and_an_extra_tmpfs() {
+    let oci = Oci::with_spec(As::Caller);
+    // No /scratch in the rootfs: the runtime makes the mount point before
+    // the root becomes read-only. (Over an existing directory runc gives
+    // the tmpfs that directory's mode, whatever mode= says.)
+    let script = "touch /x 2>/dev/null && echo root-writable || echo root-readonly; \
+                  touch /scratch/x && echo scratch-writable; stat -c %a /scratch; cat /proc/mounts";
+    oci.edit(|c| {
+        c["process"]["args"] = json!(["sh", "-c", script]);
+        c["root"]["readonly"] = json!(true);
+        append(
+            &mut c["mounts"],
+            json!({
+                "destination": "/scratch",
+                "type": "tmpfs",
+                "source": "tmpfs",
+                "options": ["nosuid", "noexec", "mode=700"],
+            }),
+        );
+    });
+    let out = oci.run("readonly");
+    out.ok();
+    assert_eq!(
+        first_lines(&out, 3),
+        ["root-readonly", "scratch-writable", "700"],
+        "{out}"
+    );
+    assert!(!oci.rootfs().join("x").exists());
+    let root = mount_options(&out.stdout, "/");
+    assert_eq!(root[0], "ro", "{out}");
+    let scratch = mount_line(&out.stdout, "/scratch").unwrap();
+    assert_eq!(scratch[2], "tmpfs", "{out}");
+    let options = mount_options(&out.stdout, "/scratch");
+    assert_eq!(options[0], "rw", "{out}");
+    for flag in ["nosuid", "noexec", "mode=700"] {
+        assert!(options.contains(&flag), "/scratch lacks {flag}: {out}");
+    }
+}
+
+#[test]
+fn masked_and_readonly_paths() {
+    let oci = Oci::with_spec(As::Caller);
+    let rootfs = oci.rootfs();
+    std::fs::write(rootfs.join("etc/secret"), "s3cret\n").unwrap();
+    std::fs::create_dir_all(rootfs.join("secretdir")).unwrap();
+    std::fs::write(rootfs.join("secretdir/file"), "hidden\n").unwrap();
+    std::fs::create_dir_all(rootfs.join("data")).unwrap();
+    // A kernel file that is masked by the default spec, if this kernel has it
+    // (/proc/kcore is not read: unmasked, it is huge).
+    let kernel_file = ["/proc/timer_list", "/proc/keys"]
+        .into_iter()
+        .find(|p| Path::new(p).exists());
+    let mut script = String::from(
+        "echo \"secret:[$(cat /etc/secret)]\"; echo \"secretdir:[$(ls /secretdir)]\"; \
+         touch /data/x 2>/dev/null && echo data-writable || echo data-readonly; \
+         touch /ok && echo root-writable; ",
+    );
+    if let Some(file) = kernel_file {
+        script.push_str(&format!("echo \"kernel:[$(cat {file})]\"; "));
+    }
+    script.push_str("cat /proc/mounts");
+    oci.edit(|c| {
+        c["process"]["args"] = json!(["sh", "-c", script]);
+        c["root"]["readonly"] = json!(false);
+        let linux = &mut c["linux"];
+        append(&mut linux["maskedPaths"], json!("/etc/secret"));
+        append(&mut linux["maskedPaths"], json!("/secretdir"));
+        append(&mut linux["readonlyPaths"], json!("/data"));
+        if let Some(file) = kernel_file {
+            append(&mut linux["maskedPaths"], json!(file));
+        }
+    });
+    let out = oci.run("masked");
+    out.ok();
+    let mut expected = vec!["secret:[]", "secretdir:[]", "data-readonly", "root-writable"];
+    if kernel_file.is_some() {
+        expected.push("kernel:[]");
+    }
+    assert_eq!(first_lines(&out, expected.len()), expected, "{out}");
+    assert_eq!(mount_options(&out.stdout, "/proc/sys")[0], "ro", "{out}");
+    assert_eq!(mount_options(&out.stdout, "/data")[0], "ro", "{out}");
+    // The host files are untouched.
+    assert_eq!(std::fs::read_to_string(rootfs.join("etc/secret")).unwrap(), "s3cret\n");
+    assert!(rootfs.join("secretdir/file").exists());
+    assert!(!rootfs.join("data/x").exists());
+}
+
+#[test]
+fn sysctl_and_hostname() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.edit(|c| {
+        c["process"]["args"] = json!(["sh", "-c", "cat /proc/sys/kernel/shmmni; hostname"]);
+        c["linux"]["sysctl"] = json!({"kernel.shmmni": "1234"});
+        c["hostname"] = json!("sysctl-box");
+    });
+    let out = oci.run("sysctl");
+    out.ok();
+    assert_eq!(out.stdout, "1234\nsysctl-box\n", "{out}");
+    let host = std::fs::read_to_string("/proc/sys/kernel/shmmni").unwrap();
+    assert_ne!(host.trim(), "1234", "the host's value is untouched");
+}
+
+// ---------------------------------------------------------------------------
+// 4. Rootless
+
+#[test]
+fn rootless_run_maps_the_user_to_root() {
+    let (uid, gid) = test_user_ids();
+    let oci = Oci::with_spec(As::Rootless);
+    oci.set_args(&["sh", "-c", "id -u; cat /proc/self/uid_map; cat /proc/self/gid_map"]);
+    let out = oci.run("rootless");
+    out.ok();
+    let l: Vec<Vec<&str>> = out.stdout.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(l.len(), 3, "{out}");
+    assert_eq!(l[0], ["0"], "{out}");
+    assert_eq!(l[1], ["0", &uid.to_string(), "1"], "{out}");
+    assert_eq!(l[2], ["0", &gid.to_string(), "1"], "{out}");
+}
+
+#[test]
+fn rootless_create_start_kill_delete() {
+    let (uid, _) = test_user_ids();
+    let oci = Oci::with_spec(As::Rootless);
+    oci.set_args(&["sleep", "60"]);
+    let id = oci.id("rootless-lifecycle");
+    let pid_file = oci.file("pid");
+    oci.cmd(&["create", "--bundle", &oci.bundle_arg(), "--pid-file", &pid_file, &id])
+        .ok();
+    let pid = oci.pid_from_file(&pid_file, &id);
+    assert_eq!(oci.status(&id), "created");
+    let owner = nix::sys::stat::stat(format!("/proc/{pid}").as_str()).unwrap().st_uid;
+    assert_eq!(owner, uid, "the container runs as the user on the host");
+    oci.cmd(&["start", &id]).ok();
+    assert_eq!(oci.status(&id), "running");
+    oci.cmd(&["kill", &id, "SIGKILL"]).ok();
+    oci.wait_stopped(&id);
+    wait_gone(pid, "rootless kill");
+    oci.cmd(&["delete", &id]).ok();
+    oci.assert_gone(&id);
+}
+
+// ---------------------------------------------------------------------------
+// 5. Bad input
+
+/// `create` fails naming the problem and leaves the state root as it was;
+/// `run` fails the same way.
+fn create_refused(oci: &Oci, bundle: &Path, name: &str, words: &[&str]) {
+    let before = tree(&oci.root());
+    let id = oci.id(name);
+    let bundle = bundle.to_str().unwrap();
+    oci.cmd(&["create", "--bundle", bundle, "--pid-file", &oci.file("pid"), &id])
+        .refused(words);
+    assert_eq!(tree(&oci.root()), before, "create left something in the state root");
+    assert!(!Path::new(&oci.file("pid")).exists(), "create wrote a pid file");
+    oci.cmd(&["run", "--bundle", bundle, &id]).refused(words);
+    assert_eq!(tree(&oci.root()), before, "run left something in the state root");
+    oci.assert_gone(&id);
+}
+
+#[test]
+fn bad_bundles_are_refused_and_leave_nothing() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["true"]);
+
+    let empty = oci.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    create_refused(&oci, &empty, "no-config", &["config.json"]);
+
+    let malformed = oci.path().join("malformed");
+    std::fs::create_dir(&malformed).unwrap();
+    std::fs::write(malformed.join("config.json"), "{").unwrap();
+    std::os::unix::fs::symlink(oci.rootfs(), malformed.join("rootfs")).unwrap();
+    create_refused(
+        &oci,
+        &malformed,
+        "malformed",
+        &["config.json", "json", "eof", "parse", "syntax"],
+    );
+
+    let no_rootfs = oci.path().join("no-rootfs");
+    std::fs::create_dir(&no_rootfs).unwrap();
+    std::fs::copy(oci.bundle().join("config.json"), no_rootfs.join("config.json")).unwrap();
+    create_refused(&oci, &no_rootfs, "no-rootfs", &["rootfs"]);
+
+    // With a JSON log, the failure is in the log too.
+    let log = oci.file("bad.log");
+    let id = oci.id("no-config-logged");
+    oci.exec(
+        &[
+            "--root".into(),
+            oci.root_arg(),
+            "--log".into(),
+            log.clone(),
+            "--log-format".into(),
+            "json".into(),
+            "create".into(),
+            "--bundle".into(),
+            empty.to_str().unwrap().into(),
+            id,
+        ],
+        |_| (),
+    )
+    .refused(&["config.json"]);
+    assert_json_log_names(&log, "config.json");
+    assert!(oci.list().is_empty(), "{:?}", oci.list());
+}
+
+#[test]
+fn unknown_ids_are_refused() {
+    let oci = Oci::new(As::Caller);
+    let id = oci.id("never-created");
+    let unknown = ["not exist", "not found", "no such", id.as_str()];
+    for args in [
+        vec!["start", &id],
+        vec!["kill", &id],
+        vec!["kill", &id, "9"],
+        vec!["state", &id],
+        vec!["delete", &id],
+    ] {
+        oci.cmd(&args).refused(&unknown);
+    }
+    let out = oci.cmd(&["delete", "--force", &id]);
+    assert_eq!(out.code, Some(0), "delete --force of a missing container: {out}");
+
+    let log = oci.file("unknown.log");
+    oci.exec(
+        &[
+            "--root".into(),
+            oci.root_arg(),
+            "--log".into(),
+            log.clone(),
+            "--log-format".into(),
+            "json".into(),
+            "state".into(),
+            id.clone(),
+        ],
+        |_| (),
+    )
+    .refused(&unknown);
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .any(|v| v["level"].is_string() && v["msg"].is_string()),
+        "no JSON line with level and msg in the log: {text:?}"
+    );
+    assert!(tree(&oci.root()).is_empty(), "{:?}", tree(&oci.root()));
+}
+
+#[test]
+fn conflicts_leave_the_container_intact() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["sleep", "60"]);
+    let id = oci.id("conflict");
+    let pid_file = oci.file("pid");
+    oci.cmd(&["create", "--bundle", &oci.bundle_arg(), "--pid-file", &pid_file, &id])
+        .ok();
+    let pid = oci.pid_from_file(&pid_file, &id);
+    let before = tree(&oci.root());
+
+    // The same id again.
+    let other_pid_file = oci.file("other.pid");
+    oci.cmd(&[
+        "create",
+        "--bundle",
+        &oci.bundle_arg(),
+        "--pid-file",
+        &other_pid_file,
+        &id,
+    ])
+    .refused(&["exist", "in use", "taken"]);
+    assert!(
+        !Path::new(&other_pid_file).exists(),
+        "the second create wrote a pid file"
+    );
+    assert_eq!(tree(&oci.root()), before);
+    let state = oci.state(&id);
+    assert_eq!(state["status"], "created", "{state}");
+    assert_eq!(state["pid"], pid, "{state}");
+    assert!(!is_gone(pid));
+
+    // Started twice.
+    oci.cmd(&["start", &id]).ok();
+    oci.cmd(&["start", &id]).refused(&["running"]);
+    assert_eq!(oci.status(&id), "running");
+
+    // Deleted while running, without --force.
+    oci.cmd(&["delete", &id]).refused(&["running", "not stopped"]);
+    assert_eq!(oci.status(&id), "running");
+    assert!(!is_gone(pid));
+
+    oci.cmd(&["kill", &id, "SIGKILL"]).ok();
+    oci.wait_stopped(&id);
+    oci.cmd(&["delete", &id]).ok();
+    oci.assert_gone(&id);
+    wait_gone(pid, "killed");
+}
+
+// ---------------------------------------------------------------------------
+// 6. delete --force
+
+#[test]
+fn delete_force_removes_created_and_running_containers() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["sleep", "60"]);
+
+    let created = oci.id("force-created");
+    let pid_file = oci.file("created.pid");
+    oci.cmd(&[
+        "create",
+        "--bundle",
+        &oci.bundle_arg(),
+        "--pid-file",
+        &pid_file,
+        &created,
+    ])
+    .ok();
+    let pid = oci.pid_from_file(&pid_file, &created);
+    assert_eq!(oci.status(&created), "created");
+    oci.cmd(&["delete", "--force", &created]).ok();
+    oci.assert_gone(&created);
+    wait_gone(pid, "delete --force of a created container");
+
+    let running = oci.id("force-running");
+    let pid_file = oci.file("running.pid");
+    oci.cmd(&[
+        "run",
+        "--detach",
+        "--bundle",
+        &oci.bundle_arg(),
+        "--pid-file",
+        &pid_file,
+        &running,
+    ])
+    .ok();
+    let pid = oci.pid_from_file(&pid_file, &running);
+    assert_eq!(oci.status(&running), "running");
+    oci.cmd(&["delete", "--force", &running]).ok();
+    oci.assert_gone(&running);
+    wait_gone(pid, "delete --force of a running container");
+    assert!(oci.list().is_empty(), "{:?}", oci.list());
+}
