@@ -5,7 +5,13 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 /// What `--version` prints, runc-like.
-const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\nspec: 1.2.0");
+const VERSION: &str = concat!(
+    "version ",
+    env!("CARGO_PKG_VERSION"),
+    "\ncommit: ",
+    env!("BURROW_COMMIT"),
+    "\nspec: 1.2.0"
+);
 
 /// burrow: run programs in Linux containers.
 #[derive(Debug, Parser)]
