@@ -94,10 +94,10 @@ pub struct ExecArgs {
     /// An OCI process.json to run instead of COMMAND.
     #[arg(short, long, value_name = "FILE")]
     pub process: Option<PathBuf>,
-    /// Allocate a terminal (not supported yet).
+    /// Give the process a terminal (its master goes to --console-socket).
     #[arg(short, long)]
     pub tty: bool,
-    /// Unix socket for a terminal's pty master (not supported yet).
+    /// Unix socket that receives the terminal's pty master.
     #[arg(long, value_name = "SOCKET")]
     pub console_socket: Option<PathBuf>,
     /// Return once the process runs.
@@ -162,7 +162,7 @@ pub struct CreateArgs {
     /// Write the container's pid to FILE.
     #[arg(long, value_name = "FILE")]
     pub pid_file: Option<PathBuf>,
-    /// Unix socket to send a terminal's pty master to (not supported yet).
+    /// Unix socket that receives the terminal's pty master.
     #[arg(long, value_name = "SOCKET")]
     pub console_socket: Option<PathBuf>,
     /// Accepted for runc compatibility; burrow always uses pivot_root.
@@ -321,7 +321,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub pid_file: Option<PathBuf>,
 
-    /// OCI run: unix socket for a terminal's pty master (not supported yet).
+    /// OCI run: unix socket that receives the terminal's pty master.
     #[arg(long, value_name = "SOCKET")]
     pub console_socket: Option<PathBuf>,
 

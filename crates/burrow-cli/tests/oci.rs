@@ -1289,3 +1289,137 @@ fn delete_force_removes_created_and_running_containers() {
     wait_gone(pid, "delete --force of a running container");
     assert!(oci.list().is_empty(), "{:?}", oci.list());
 }
+
+/// A console socket as conmon provides one: it receives the pty master
+/// over SCM_RIGHTS, then reads the terminal until `DONE` shows up.
+struct ConsoleSocket {
+    path: PathBuf,
+    reader: Option<std::thread::JoinHandle<String>>,
+}
+
+impl ConsoleSocket {
+    fn new(oci: &Oci, name: &str) -> Self {
+        let path = oci.path().join(name);
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        if through_runuser(oci.who) {
+            let (uid, gid) = test_user_ids();
+            std::os::unix::fs::chown(&path, Some(uid), Some(gid)).unwrap();
+        }
+        listener.set_nonblocking(true).unwrap();
+        let reader = std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let stream = loop {
+                match listener.accept() {
+                    Ok((s, _)) => break s,
+                    Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+                    Err(e) => return format!("no connection: {e}"),
+                }
+            };
+            stream.set_nonblocking(false).unwrap();
+            let mut buf = [0u8; 64];
+            let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+            let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+            let msg = match nix::sys::socket::recvmsg::<()>(
+                std::os::fd::AsRawFd::as_raw_fd(&stream),
+                &mut iov,
+                Some(&mut space),
+                nix::sys::socket::MsgFlags::empty(),
+            ) {
+                Ok(m) => m,
+                Err(e) => return format!("recvmsg: {e}"),
+            };
+            let Some(master) = msg.cmsgs().ok().into_iter().flatten().find_map(|c| match c {
+                nix::sys::socket::ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
+                _ => None,
+            }) else {
+                return "no fd received".into();
+            };
+            // SAFETY: the fd was just received and belongs to nobody else.
+            let mut master = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(master) };
+            let mut seen = Vec::new();
+            let mut chunk = [0u8; 4096];
+            while Instant::now() < deadline {
+                match std::io::Read::read(&mut master, &mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => seen.extend_from_slice(&chunk[..n]),
+                }
+                if String::from_utf8_lossy(&seen).contains("DONE") {
+                    break;
+                }
+            }
+            String::from_utf8_lossy(&seen).into_owned()
+        });
+        ConsoleSocket {
+            path,
+            reader: Some(reader),
+        }
+    }
+
+    fn arg(&self) -> String {
+        self.path.to_str().unwrap().to_owned()
+    }
+
+    /// What the terminal showed.
+    fn output(mut self) -> String {
+        self.reader.take().unwrap().join().unwrap()
+    }
+}
+
+#[test]
+fn a_terminal_goes_to_the_console_socket() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["sh", "-c", "tty; test -t 0 && test -t 1 && echo DONE"]);
+    oci.edit(|c| c["process"]["terminal"] = json!(true));
+    let id = oci.id("tty");
+    let console = ConsoleSocket::new(&oci, "console.sock");
+    oci.cmd(&[
+        "create",
+        "--bundle",
+        &oci.bundle_arg(),
+        "--console-socket",
+        &console.arg(),
+        &id,
+    ])
+    .ok();
+    oci.cmd(&["start", &id]).ok();
+    let seen = console.output();
+    assert!(seen.contains("/dev/pts/0") && seen.contains("DONE"), "{seen:?}");
+    oci.wait_stopped(&id);
+    oci.cmd(&["delete", &id]).ok();
+    // A terminal with nowhere to send it is refused, naming the field.
+    let id2 = oci.id("tty-no-socket");
+    oci.cmd(&["create", "--bundle", &oci.bundle_arg(), &id2])
+        .refused(&["terminal", "console"]);
+}
+
+#[test]
+fn exec_with_a_terminal() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["sleep", "60"]);
+    let id = oci.id("exec-tty");
+    oci.cmd(&["run", "-d", "--bundle", &oci.bundle_arg(), &id]).ok();
+    let console = ConsoleSocket::new(&oci, "exec-console.sock");
+    let pid_file = oci.file("exec.pid");
+    oci.cmd(&[
+        "exec",
+        "--tty",
+        "--console-socket",
+        &console.arg(),
+        "--detach",
+        "--pid-file",
+        &pid_file,
+        &id,
+        "sh",
+        "-c",
+        "tty; echo DONE",
+    ])
+    .ok();
+    let seen = console.output();
+    assert!(seen.contains("/dev/pts/") && seen.contains("DONE"), "{seen:?}");
+    assert!(std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse::<i32>()
+        .is_ok());
+    oci.cmd(&["delete", "--force", &id]).ok();
+}

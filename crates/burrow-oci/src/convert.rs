@@ -26,8 +26,15 @@ fn refuse<T>(field: &str, why: impl Into<String>) -> Result<T> {
 }
 
 /// Convert a loaded config of `bundle` into a spec. `gate` is the FIFO the
-/// container waits at until `start` (none for a foreground `run`).
-pub fn to_spec(config: &Spec, bundle: &Path, gate: Option<&Path>) -> Result<ContainerSpec> {
+/// container waits at until `start` (none for a foreground `run`);
+/// `console_socket` receives the terminal's master when `process.terminal`
+/// is set.
+pub fn to_spec(
+    config: &Spec,
+    bundle: &Path,
+    gate: Option<&Path>,
+    console_socket: Option<&Path>,
+) -> Result<ContainerSpec> {
     check_unsupported(config)?;
     let process = config.process().as_ref().ok_or_else(|| OciError::Field {
         field: "process".into(),
@@ -99,12 +106,6 @@ pub fn to_spec(config: &Spec, bundle: &Path, gate: Option<&Path>) -> Result<Cont
     b = b
         .user(user.uid(), user.gid())
         .additional_gids(user.additional_gids().clone().unwrap_or_default());
-    b = b.limits(Limits {
-        rlimits: rlimits(process)?,
-        no_new_privileges: process.no_new_privileges().unwrap_or(false),
-        umask: user.umask(),
-        oom_score_adj: process.oom_score_adj(),
-    });
     if let Some(caps) = capabilities(process) {
         b = b.capabilities(caps);
     }
@@ -141,6 +142,28 @@ pub fn to_spec(config: &Spec, bundle: &Path, gate: Option<&Path>) -> Result<Cont
     }
     for p in linux.readonly_paths().clone().unwrap_or_default() {
         b = b.readonly_path(p);
+    }
+    b = b.limits(Limits {
+        rlimits: rlimits(process)?,
+        no_new_privileges: process.no_new_privileges().unwrap_or(false),
+        umask: user.umask(),
+        oom_score_adj: process.oom_score_adj(),
+    });
+    match (process.terminal().unwrap_or(false), console_socket) {
+        (true, Some(socket)) => {
+            b = b.terminal(burrow::Terminal {
+                console_socket: socket.to_path_buf(),
+                size: process.console_size().map(|s| (s.height() as u16, s.width() as u16)),
+            })
+        }
+        (true, None) => return refuse("process.terminal", "a terminal needs --console-socket to send it to"),
+        (false, Some(socket)) => {
+            return refuse(
+                "--console-socket",
+                format!("{}: only valid with process.terminal set to true", socket.display()),
+            )
+        }
+        (false, None) => {}
     }
     if let Some(gate) = gate {
         b = b.start_gate(gate);
@@ -185,9 +208,6 @@ fn namespace(typ: LinuxNamespaceType) -> Namespace {
 /// Fields this build cannot honour yet: refused by name.
 fn check_unsupported(config: &Spec) -> Result<()> {
     if let Some(process) = config.process() {
-        if process.terminal().unwrap_or(false) {
-            return refuse("process.terminal", "terminals (console sockets) are not supported yet");
-        }
         if process.apparmor_profile().as_ref().is_some_and(|p| !p.is_empty()) {
             return refuse("process.apparmorProfile", "this host has no AppArmor support in burrow");
         }

@@ -21,7 +21,7 @@ pub struct CreateOptions {
     pub bundle: PathBuf,
     /// Write the container's pid here.
     pub pid_file: Option<PathBuf>,
-    /// Where to send a terminal's pty master (not supported yet).
+    /// Where to send the terminal's pty master (with `process.terminal`).
     pub console_socket: Option<PathBuf>,
     /// Pass fds 3..3+N on to the container.
     pub preserve_fds: u32,
@@ -52,17 +52,15 @@ fn prepare(store: &Store, id: &str, opts: &CreateOptions, gated: bool) -> Result
     if store.dir(id).exists() {
         return Err(OciError::Exists(id.into()));
     }
-    if let Some(socket) = &opts.console_socket {
-        return Err(OciError::Unsupported {
-            field: "--console-socket".into(),
-            reason: format!("{}: terminals are not supported yet", socket.display()),
-        });
-    }
     let bundle =
         std::fs::canonicalize(&opts.bundle).map_err(|e| OciError::Bundle(format!("{}: {e}", opts.bundle.display())))?;
     let config = convert::load(&bundle)?;
     let fifo = store.fifo(id);
-    let mut spec = convert::to_spec(&config, &bundle, gated.then_some(fifo.as_path()))?;
+    let console = opts
+        .console_socket
+        .as_ref()
+        .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()));
+    let mut spec = convert::to_spec(&config, &bundle, gated.then_some(fifo.as_path()), console.as_deref())?;
     spec.preserve_fds = opts.preserve_fds;
     let cgroup_dirs = match config.linux().as_ref().and_then(|l| l.cgroups_path().clone()) {
         Some(path) => cgroups::dirs(&path)?,
@@ -320,9 +318,9 @@ pub struct ExecOptions {
     pub pid_file: Option<PathBuf>,
     /// Pass fds 3..3+N on.
     pub preserve_fds: u32,
-    /// A terminal (not supported yet).
+    /// Give the process a terminal (needs `console_socket`).
     pub tty: bool,
-    /// Where to send a terminal's pty master (not supported yet).
+    /// Where to send the terminal's pty master.
     pub console_socket: Option<PathBuf>,
 }
 
@@ -339,25 +337,14 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOptions) -> Result<i32> {
         let config = convert::load(&record.bundle)?;
         (record, config)
     };
-    if opts.tty || opts.console_socket.is_some() {
-        return Err(OciError::Unsupported {
-            field: "--tty".into(),
-            reason: "terminals (console sockets) are not supported yet".into(),
-        });
-    }
     // The container's own process is the template, as with runc.
     let mut process = config.process().clone().unwrap_or_default();
     if let Some(path) = &opts.process {
         let text = std::fs::read_to_string(path).map_err(|e| OciError::Bundle(format!("{}: {e}", path.display())))?;
         process = serde_json::from_str(&text).map_err(|e| OciError::Bundle(format!("{}: {e}", path.display())))?;
-        if process.terminal().unwrap_or(false) {
-            return Err(OciError::Unsupported {
-                field: "process.terminal".into(),
-                reason: "terminals (console sockets) are not supported yet".into(),
-            });
-        }
     } else {
         process.set_args(Some(opts.args.clone()));
+        process.set_terminal(Some(opts.tty));
     }
     let args = process.args().clone().unwrap_or_default();
     let mut excursion = burrow::Excursion::new(record.pid)?;
@@ -405,6 +392,27 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOptions) -> Result<i32> {
         for dir in cgroups::dirs(&path)?.into_iter().filter(|d| d.exists()) {
             excursion = excursion.cgroup(dir);
         }
+    }
+    match (process.terminal().unwrap_or(false), &opts.console_socket) {
+        (true, Some(socket)) => {
+            excursion = excursion.terminal(burrow::Terminal {
+                console_socket: std::path::absolute(socket).unwrap_or_else(|_| socket.clone()),
+                size: process.console_size().map(|s| (s.height() as u16, s.width() as u16)),
+            })
+        }
+        (true, None) => {
+            return Err(OciError::Unsupported {
+                field: "--tty".into(),
+                reason: "a terminal needs --console-socket to send it to".into(),
+            })
+        }
+        (false, Some(socket)) => {
+            return Err(OciError::Unsupported {
+                field: "--console-socket".into(),
+                reason: format!("{}: only valid with a terminal (--tty)", socket.display()),
+            })
+        }
+        (false, None) => {}
     }
     if opts.detach {
         let pid = excursion.spawn_command(&args)?;

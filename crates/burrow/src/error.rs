@@ -38,6 +38,8 @@ pub enum Step {
     Limits,
     /// Setting the capability sets.
     Capabilities,
+    /// Making the terminal and sending it to the console socket.
+    Terminal,
     /// Waiting at the start gate, then reopening it.
     StartGate,
     /// `pivot_root` into the new root and detaching the old one.

@@ -25,6 +25,7 @@ use crate::namespace::{Namespace, NamespaceSet};
 use crate::spec::User;
 use crate::status::{reap, ExitStatus};
 use crate::sys::{self, Forked};
+use crate::terminal::{self, Terminal};
 
 /// A running container to join, held by a pidfd.
 #[derive(Debug)]
@@ -39,6 +40,7 @@ pub struct Excursion {
     no_new_privileges: bool,
     cgroups: Vec<PathBuf>,
     preserve_fds: u32,
+    terminal: Option<Terminal>,
 }
 
 impl Excursion {
@@ -87,6 +89,7 @@ impl Excursion {
             no_new_privileges: false,
             cgroups: Vec::new(),
             preserve_fds: 0,
+            terminal: None,
         })
     }
 
@@ -131,6 +134,12 @@ impl Excursion {
         self
     }
 
+    /// Give a command a terminal whose master goes to a console socket.
+    pub fn terminal(mut self, terminal: Terminal) -> Self {
+        self.terminal = Some(terminal);
+        self
+    }
+
     /// Pass fds 3 to 3+`n`-1 on to a command.
     pub fn preserve_fds(mut self, n: u32) -> Self {
         self.preserve_fds = n;
@@ -158,7 +167,17 @@ impl Excursion {
         let command = Command::new(argv, &self.env);
         let env = CStrings::environment(&self.env);
         let caps = self.capabilities.as_ref().map(|c| c.parse()).transpose()?;
+        // The console socket is a host path: connect before joining.
+        let mut console = self
+            .terminal
+            .as_ref()
+            .map(terminal::connect)
+            .transpose()
+            .map_err(Error::Setup)?;
         let (status, _, pid) = self.excursion(detach, |channel| {
+            if let (Some(t), Some(socket)) = (&self.terminal, console.take()) {
+                terminal::attach(t, socket, self.user.as_ref().map(|u| (u.uid, u.gid)))?;
+            }
             self.process_settings(caps.as_ref())?;
             sys::cloexec_from(3 + self.preserve_fds)
                 .map_err(|e| SetupError::sys(Step::Exec, None, e, "cannot mark inherited fds close-on-exec"))?;

@@ -84,6 +84,7 @@ mod spawn;
 mod spec;
 mod status;
 mod sys;
+mod terminal;
 
 pub use capabilities::Capabilities;
 pub use error::{Error, Result, SetupError, Step};
@@ -100,6 +101,7 @@ pub use run::{run, run_with_hook, FORWARDED_SIGNALS};
 pub use spawn::{spawn, Container};
 pub use spec::{Closure, ContainerSpec, ContainerSpecBuilder, Limits, Mount, Payload, Rlimit, Root, User};
 pub use status::ExitStatus;
+pub use terminal::Terminal;
 
 /// The device nodes the container's `/dev` gets from the host, when present.
 pub use rootfs::DEVICES;

@@ -32,6 +32,7 @@ use crate::rootfs;
 use crate::spec::{ContainerSpec, Payload};
 use crate::status::{reap, ExitStatus};
 use crate::sys::{self, Forked};
+use crate::terminal;
 
 /// A running container: its pid 1 as seen from the host, and a pidfd for it.
 ///
@@ -296,9 +297,14 @@ fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream)
         ),
         None => None,
     };
+    // The console socket is a host path: connect before the root changes.
+    let console = spec.terminal.as_ref().map(terminal::connect).transpose()?;
     if spec.builds_root() {
         rootfs::make_private()?;
         rootfs::build_and_enter(spec)?;
+    }
+    if let (Some(t), Some(socket)) = (&spec.terminal, console) {
+        terminal::attach(t, socket, spec.user.as_ref().map(|u| (u.uid, u.gid)))?;
     }
     if let Some(name) = &spec.hostname {
         nix::unistd::sethostname(name)

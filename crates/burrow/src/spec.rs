@@ -221,6 +221,9 @@ pub struct ContainerSpec {
     /// The payload's capability sets; `None` leaves them as the new user
     /// namespace (or the caller) gives them.
     pub capabilities: Option<crate::Capabilities>,
+    /// A pseudo-terminal for the payload, its master sent to a console
+    /// socket (needs a devpts at `/dev/pts` with `/dev/ptmx` in the root).
+    pub terminal: Option<crate::Terminal>,
     /// cgroup directories (made by the caller, one per mounted hierarchy)
     /// that the parent places the new process in, through `cgroup.procs`,
     /// before the process runs anything of its own.
@@ -479,6 +482,7 @@ impl Default for ContainerSpecBuilder {
                 capabilities: None,
                 preserve_fds: 0,
                 cgroups: Vec::new(),
+                terminal: None,
                 start_gate: None,
             },
             guest_ids: None,
@@ -681,6 +685,12 @@ impl ContainerSpecBuilder {
     /// Set the payload's limits and attributes.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.spec.limits = limits;
+        self
+    }
+
+    /// Give the payload a terminal whose master goes to `console_socket`.
+    pub fn terminal(mut self, terminal: crate::Terminal) -> Self {
+        self.spec.terminal = Some(terminal);
         self
     }
 

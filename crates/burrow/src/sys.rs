@@ -338,3 +338,49 @@ pub fn clear_cloexec(fd: RawFd) {
     // open only yields EBADF.
     unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
 }
+
+/// Open the container's `/dev/ptmx` and return `(master, peer)`: a new
+/// pseudo-terminal, its peer opened through the master (`TIOCGPTPEER`), so
+/// no path lookup in `/dev/pts` can be raced.
+pub fn open_pty() -> Result<(OwnedFd, OwnedFd), Errno> {
+    let master = nix::fcntl::open(
+        "/dev/ptmx",
+        nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_NOCTTY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )?;
+    let unlock: libc::c_int = 0;
+    // SAFETY: TIOCSPTLCK reads an int through the pointer, which outlives
+    // the call; `master` is a valid pty master.
+    Errno::result(unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &unlock) })?;
+    // SAFETY: TIOCGPTPEER takes open flags as an integer and returns a new
+    // fd for the peer, which we own.
+    let peer = unsafe {
+        libc::ioctl(
+            master.as_raw_fd(),
+            libc::TIOCGPTPEER,
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    };
+    let peer = Errno::result(peer)?;
+    // SAFETY: a fresh fd from the kernel, owned by no one else.
+    Ok((master, unsafe { OwnedFd::from_raw_fd(peer) }))
+}
+
+/// Make `tty` the controlling terminal of this (new) session.
+pub fn set_controlling_tty(tty: BorrowedFd<'_>) -> Result<(), Errno> {
+    // SAFETY: TIOCSCTTY takes an integer argument; `tty` is a valid fd.
+    Errno::result(unsafe { libc::ioctl(tty.as_raw_fd(), libc::TIOCSCTTY, 0) }).map(drop)
+}
+
+/// Set a terminal's size.
+pub fn set_window_size(tty: BorrowedFd<'_>, rows: u16, cols: u16) -> Result<(), Errno> {
+    let size = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads a winsize through the pointer, which
+    // outlives the call.
+    Errno::result(unsafe { libc::ioctl(tty.as_raw_fd(), libc::TIOCSWINSZ, &size) }).map(drop)
+}
