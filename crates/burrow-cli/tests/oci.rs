@@ -1423,3 +1423,19 @@ fn exec_with_a_terminal() {
         .is_ok());
     oci.cmd(&["delete", "--force", &id]).ok();
 }
+
+#[test]
+fn devices_are_created_as_configured() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&[
+        "sh",
+        "-c",
+        "stat -c '%F %t:%T %a %u' /dev/mynull; echo x > /dev/mynull && echo written",
+    ]);
+    oci.edit(|c| {
+        c["linux"]["devices"] = json!([{"path": "/dev/mynull", "type": "c", "major": 1, "minor": 3, "fileMode": 0o640, "uid": 0, "gid": 0}]);
+    });
+    let out = oci.run("devices");
+    out.ok();
+    assert_eq!(out.stdout, "character special file 1:3 640 0\nwritten\n", "{out}");
+}

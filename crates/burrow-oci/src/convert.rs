@@ -116,21 +116,44 @@ pub fn to_spec(
         }
     }
     b = default_devices(b);
+    // Real root makes device nodes; in a user namespace they are bound from
+    // the host's node of the same path.
+    let can_mknod = nix::unistd::geteuid().is_root()
+        && !linux
+            .namespaces()
+            .clone()
+            .unwrap_or_default()
+            .iter()
+            .any(|n| n.typ() == LinuxNamespaceType::User);
     for (i, d) in linux.devices().clone().unwrap_or_default().iter().enumerate() {
         let path = d.path();
-        if !path.exists() {
+        let kind = serde_json::to_value(d.typ())
+            .ok()
+            .and_then(|v| v.as_str().and_then(|s| s.chars().next()));
+        if can_mknod {
+            b = b.mount(Mount::Node {
+                destination: path.clone(),
+                kind: kind.unwrap_or('c'),
+                major: d.major() as u64,
+                minor: d.minor() as u64,
+                mode: d.file_mode().unwrap_or(0o666),
+                uid: d.uid().unwrap_or(0),
+                gid: d.gid().unwrap_or(0),
+            });
+        } else if path.exists() {
+            b = b.mount(Mount::Device {
+                source: path.clone(),
+                destination: path.clone(),
+            });
+        } else {
             return refuse(
                 &format!("linux.devices[{i}]"),
                 format!(
-                    "{} does not exist on the host to be bound (creating device nodes is not supported yet)",
+                    "{} does not exist on the host to be bound into a user namespace",
                     path.display()
                 ),
             );
         }
-        b = b.mount(Mount::Device {
-            source: path.clone(),
-            destination: path.clone(),
-        });
     }
     let mut sysctl: Vec<(String, String)> = linux.sysctl().clone().unwrap_or_default().into_iter().collect();
     sysctl.sort();

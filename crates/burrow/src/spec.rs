@@ -91,6 +91,24 @@ pub enum Mount {
         /// Propagation flags to set afterwards.
         propagation: u64,
     },
+    /// Create a device node with `mknod` (needs real root: a user namespace
+    /// cannot; bind one with [`Mount::Device`] there instead).
+    Node {
+        /// Path inside the container.
+        destination: PathBuf,
+        /// `c` (character) or `b` (block) or `p` (FIFO).
+        kind: char,
+        /// Major number.
+        major: u64,
+        /// Minor number.
+        minor: u64,
+        /// Permission bits.
+        mode: u32,
+        /// Owner uid.
+        uid: u32,
+        /// Owner gid.
+        gid: u32,
+    },
     /// Create a regular file with these contents (the file must not be
     /// a mount point already); bubblewrap's `--file`.
     File {
@@ -120,6 +138,7 @@ impl Mount {
             | Mount::Device { destination, .. }
             | Mount::File { destination, .. }
             | Mount::Generic { destination, .. }
+            | Mount::Node { destination, .. }
             | Mount::Symlink { destination, .. } => destination,
         }
     }

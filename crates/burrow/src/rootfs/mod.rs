@@ -357,5 +357,14 @@ fn apply(root: &RootDir, op: &Mount, source: Option<&Source>) -> Result<(), Setu
             mode,
         } => root.write_file(destination, contents.as_bytes(), *mode, Step::Mount),
         Mount::Generic { .. } => mount_generic(root, op, source),
+        Mount::Node {
+            destination,
+            kind,
+            major,
+            minor,
+            mode,
+            uid,
+            gid,
+        } => root.make_node(destination, *kind, *major, *minor, *mode, (*uid, *gid)),
     }
 }

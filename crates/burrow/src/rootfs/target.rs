@@ -141,6 +141,57 @@ impl RootDir {
         Ok(fd)
     }
 
+    /// `mknod` a device node (or FIFO) at `dest`, replacing nothing, and
+    /// give it `owner`.
+    pub fn make_node(
+        &self,
+        dest: &Path,
+        kind: char,
+        major: u64,
+        minor: u64,
+        mode: u32,
+        owner: (u32, u32),
+    ) -> Result<(), SetupError> {
+        let fail = |e: Errno, what: &str| SetupError::sys(Step::Mount, Some(dest.into()), e, what.to_string());
+        let (parent, name) = split(dest).ok_or_else(|| fail(Errno::EINVAL, "the node has no parent"))?;
+        let parent_fd = self.create(&parent, Kind::Dir, Step::Mount)?;
+        let kind_bits = match kind {
+            'c' | 'u' => nix::sys::stat::SFlag::S_IFCHR,
+            'b' => nix::sys::stat::SFlag::S_IFBLK,
+            'p' => nix::sys::stat::SFlag::S_IFIFO,
+            _ => return Err(fail(Errno::EINVAL, &format!("unknown device type {kind:?} for"))),
+        };
+        let dev = nix::sys::stat::makedev(major, minor);
+        match nix::sys::stat::mknodat(
+            &parent_fd,
+            name.as_path(),
+            kind_bits,
+            Mode::from_bits_truncate(mode),
+            dev,
+        ) {
+            Ok(()) => {}
+            // Something is there already (the rootfs ships it): leave it.
+            Err(Errno::EEXIST) => return Ok(()),
+            Err(e) => return Err(fail(e, "cannot create the device node")),
+        }
+        nix::unistd::fchownat(
+            &parent_fd,
+            name.as_path(),
+            Some(owner.0.into()),
+            Some(owner.1.into()),
+            nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+        )
+        .map_err(|e| fail(e, "cannot chown the device node"))?;
+        nix::sys::stat::fchmodat(
+            &parent_fd,
+            name.as_path(),
+            Mode::from_bits_truncate(mode),
+            // Just made by mknod above: not a symlink.
+            nix::sys::stat::FchmodatFlags::FollowSymlink,
+        )
+        .map_err(|e| fail(e, "cannot chmod the device node"))
+    }
+
     /// Create a symlink at `dest` pointing to `target`; an identical
     /// existing link is fine.
     pub fn symlink(&self, target: &Path, dest: &Path, step: Step) -> Result<(), SetupError> {
