@@ -51,8 +51,13 @@ else
 fi
 
 say "tests"
-leftovers() { find "${TMPDIR:-/tmp}" -maxdepth 1 \( -name 'burrow-root.*' -o -name 'burrow-test.*' -o -name 'burrow-cli-*' \) 2>/dev/null | sort; }
-before=$(leftovers)
+leftovers() {
+    find "${TMPDIR:-/tmp}" -maxdepth 1 \( -name 'burrow-root.*' -o -name 'burrow-test.*' -o -name 'burrow-cli-*' \) 2>/dev/null
+    # cgroups the OCI tests made for their containers
+    find /sys/fs/cgroup -mindepth 1 -maxdepth 6 -type d 2>/dev/null
+} 
+leftovers_sorted() { leftovers | sort; }
+before=$(leftovers_sorted)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --workspace 2>&1 | tee "$log"
@@ -62,7 +67,7 @@ if [ "$status" -eq 0 ]; then
     BURROW_TEST_RUNTIME=runc cargo test -p burrow-cli --test oci 2>&1 | tee -a "$log"
     status=${PIPESTATUS[0]}
 fi
-after=$(leftovers)
+after=$(leftovers_sorted)
 passed=$(grep -oE '^test result: .* ([0-9]+) passed' "$log" | grep -oE '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
 failed=$(grep -oE '; ([0-9]+) failed' "$log" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
 if [ "$status" -ne 0 ]; then
@@ -85,6 +90,6 @@ if [ -n "$live" ]; then
     echo "$live" >&2
     exit 1
 fi
-echo "ok: no temporary roots, scratch directories or test processes remain"
+echo "ok: no temporary roots, scratch directories, cgroups or test processes remain"
 echo
 echo "tests: $passed passed, $failed failed"

@@ -1439,3 +1439,114 @@ fn devices_are_created_as_configured() {
     out.ok();
     assert_eq!(out.stdout, "character special file 1:3 640 0\nwritten\n", "{out}");
 }
+
+/// Without its own pid namespace, `ps`, `kill --all` and `delete --force`
+/// must still touch only the container's processes, never the host's.
+#[test]
+fn without_a_pid_namespace_only_the_container_is_touched() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["sleep", "60"]);
+    oci.edit(|c| {
+        let list = c["linux"]["namespaces"].as_array().unwrap().clone();
+        c["linux"]["namespaces"] = json!(list.into_iter().filter(|n| n["type"] != "pid").collect::<Vec<_>>());
+    });
+    let mut sentinel = Command::new("sleep").arg("60").spawn().unwrap();
+    let id = oci.id("no-pidns");
+    oci.cmd(&["run", "-d", "--bundle", &oci.bundle_arg(), &id]).ok();
+    let ps = oci.cmd(&["ps", "--format", "json", &id]);
+    ps.ok();
+    let pids: Vec<i32> = serde_json::from_str(ps.stdout.trim()).unwrap_or_default();
+    assert!(!pids.contains(&(sentinel.id() as i32)) && pids.len() <= 2, "{ps}");
+    oci.cmd(&["kill", "--all", &id, "KILL"]).ok();
+    oci.wait_stopped(&id);
+    oci.cmd(&["delete", "--force", &id]).ok();
+    let alive = sentinel.try_wait().unwrap().is_none();
+    let _ = sentinel.kill();
+    let _ = sentinel.wait();
+    assert!(alive, "a host process was killed");
+}
+
+/// A container whose process runs as an ordinary user can still be
+/// created and started (the start gate is reopened after the switch).
+#[test]
+fn create_and_start_as_a_non_root_process_user() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["sleep", "60"]);
+    oci.edit(|c| c["process"]["user"] = json!({"uid": 1000, "gid": 1000}));
+    let id = oci.id("user-start");
+    oci.cmd(&["create", "--bundle", &oci.bundle_arg(), &id]).ok();
+    oci.cmd(&["start", &id]).ok();
+    assert_eq!(oci.status(&id), "running");
+    oci.cmd(&["delete", "--force", &id]).ok();
+}
+
+/// SIGTERM ends a container that waits for `start`.
+#[test]
+fn a_created_container_can_be_killed_with_term() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["sleep", "60"]);
+    let id = oci.id("term-created");
+    oci.cmd(&["create", "--bundle", &oci.bundle_arg(), &id]).ok();
+    oci.cmd(&["kill", &id, "TERM"]).ok();
+    oci.wait_stopped(&id);
+    oci.cmd(&["delete", &id]).ok();
+}
+
+#[test]
+fn no_capabilities_field_means_no_capabilities() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["grep", "CapEff", "/proc/self/status"]);
+    oci.edit(|c| {
+        c["process"].as_object_mut().unwrap().remove("capabilities");
+    });
+    let out = oci.run("no-caps");
+    out.ok();
+    assert_eq!(out.stdout.split_whitespace().nth(1), Some("0000000000000000"), "{out}");
+}
+
+#[test]
+fn a_host_wide_sysctl_is_refused_by_name() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["true"]);
+    oci.edit(|c| c["linux"]["sysctl"] = json!({"vm.swappiness": "60"}));
+    oci.run("host-sysctl").refused(&["vm.swappiness"]);
+}
+
+#[test]
+fn a_pid_file_does_not_follow_planted_symlinks() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["sleep", "60"]);
+    let victim = oci.file("victim");
+    std::fs::write(&victim, "untouched").unwrap();
+    let pid_file = oci.file("planted.pid");
+    for name in ["planted.pid.tmp", ".planted.pid.tmp"] {
+        std::os::unix::fs::symlink(&victim, oci.path().join(name)).unwrap();
+    }
+    let id = oci.id("pidfile");
+    oci.cmd(&["create", "--bundle", &oci.bundle_arg(), "--pid-file", &pid_file, &id])
+        .ok();
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
+    assert!(std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse::<i32>()
+        .is_ok());
+    oci.cmd(&["delete", "--force", &id]).ok();
+}
+
+#[test]
+fn a_relative_bind_source_is_relative_to_the_bundle() {
+    let oci = Oci::with_spec(As::Caller);
+    std::fs::create_dir(oci.bundle().join("data")).unwrap();
+    std::fs::write(oci.bundle().join("data/hello"), "from the bundle\n").unwrap();
+    oci.set_args(&["cat", "/data/hello"]);
+    oci.edit(|c| {
+        append(
+            &mut c["mounts"],
+            json!({"destination": "/data", "type": "bind", "source": "data", "options": ["rbind", "ro"]}),
+        )
+    });
+    let out = oci.run("relative-bind");
+    out.ok();
+    assert_eq!(out.stdout, "from the bundle\n", "{out}");
+}

@@ -99,9 +99,9 @@ pub struct Made {
 /// Make the directories (and missing parents). A new cpuset cgroup gets
 /// its parent's CPUs and memory nodes, without which nothing can join it.
 /// Where an unprivileged caller may not create them (no delegation), the
-/// container runs without that placement, and this says so once on
-/// stderr; root gets an error.
-pub fn make(dirs: &[PathBuf]) -> Result<Made> {
+/// container runs without that placement, and with `warn` (the config
+/// asked for a cgroupsPath) says so once on stderr; root gets an error.
+pub fn make(dirs: &[PathBuf], warn: bool) -> Result<Made> {
     let mut made = Made::default();
     let mut skipped = Vec::new();
     for dir in dirs {
@@ -131,7 +131,7 @@ pub fn make(dirs: &[PathBuf]) -> Result<Made> {
             }
         }
     }
-    if !skipped.is_empty() {
+    if warn && !skipped.is_empty() {
         eprintln!(
             "burrow: warning: no permission to create cgroups ({}); running without cgroup placement",
             skipped.join(", ")
@@ -170,7 +170,11 @@ pub fn remove(dirs: &[PathBuf]) {
             match std::fs::remove_dir(dir) {
                 Ok(()) => break,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
-                Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+                // Processes that were just killed take a moment to leave;
+                // a parent that another container still uses stays.
+                Err(_) if !procs.trim().is_empty() && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
                 Err(_) => break,
             }
         }

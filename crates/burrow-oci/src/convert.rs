@@ -106,16 +106,29 @@ pub fn to_spec(
     b = b
         .user(user.uid(), user.gid())
         .additional_gids(user.additional_gids().clone().unwrap_or_default());
-    if let Some(caps) = capabilities(process) {
-        b = b.capabilities(caps);
-    }
+    // No capabilities field means none at all (as runc does), not all.
+    b = b.capabilities(capabilities(process).unwrap_or_default());
+    // runc's default is rslave: host mounts still show up inside.
+    b = b.propagation(match linux.rootfs_propagation().as_deref() {
+        Some("private") => libc::MS_PRIVATE,
+        Some("rprivate") => libc::MS_PRIVATE | libc::MS_REC,
+        Some("slave") => libc::MS_SLAVE,
+        _ => libc::MS_SLAVE | libc::MS_REC,
+    });
     let rootless_user_ns = !nix::unistd::geteuid().is_root();
     for (i, m) in config.mounts().clone().unwrap_or_default().iter().enumerate() {
-        for op in mount(i, m, rootless_user_ns)? {
+        for op in mount(i, m, bundle, rootless_user_ns)? {
             b = b.mount(op);
         }
     }
-    b = default_devices(b);
+    let configured: Vec<PathBuf> = linux
+        .devices()
+        .clone()
+        .unwrap_or_default()
+        .iter()
+        .map(|d| d.path().clone())
+        .collect();
+    b = default_devices(b, &configured);
     // Real root makes device nodes; in a user namespace they are bound from
     // the host's node of the same path.
     let can_mknod = nix::unistd::geteuid().is_root()
@@ -231,6 +244,22 @@ fn namespace(typ: LinuxNamespaceType) -> Namespace {
 /// Fields this build cannot honour yet: refused by name.
 fn check_unsupported(config: &Spec) -> Result<()> {
     if let Some(process) = config.process() {
+        check_process(process)?;
+    }
+    if config.hooks().as_ref().is_some_and(|h| {
+        serde_json::to_value(h).is_ok_and(|v| {
+            v.as_object()
+                .is_some_and(|o| o.values().any(|list| list.as_array().is_some_and(|a| !a.is_empty())))
+        })
+    }) {
+        return refuse("hooks", "hooks are not supported yet");
+    }
+    check_linux(config)
+}
+
+/// Process fields this build cannot honour (also for `exec --process`).
+pub fn check_process(process: &oci_spec::runtime::Process) -> Result<()> {
+    {
         if process.apparmor_profile().as_ref().is_some_and(|p| !p.is_empty()) {
             return refuse("process.apparmorProfile", "this host has no AppArmor support in burrow");
         }
@@ -247,13 +276,11 @@ fn check_unsupported(config: &Spec) -> Result<()> {
             return refuse("process.execCPUAffinity", "not supported yet");
         }
     }
-    if config
-        .hooks()
-        .as_ref()
-        .is_some_and(|h| serde_json::to_value(h).is_ok_and(|v| v.as_object().is_some_and(|o| !o.is_empty())))
-    {
-        return refuse("hooks", "hooks are not supported yet");
-    }
+    Ok(())
+}
+
+/// Linux fields this build cannot honour.
+fn check_linux(config: &Spec) -> Result<()> {
     if let Some(linux) = config.linux() {
         if linux.seccomp().is_some() {
             return refuse("linux.seccomp", "seccomp is not supported yet");
@@ -285,11 +312,11 @@ fn check_unsupported(config: &Spec) -> Result<()> {
             return refuse("linux.netDevices", "not supported yet");
         }
         match linux.rootfs_propagation().as_deref() {
-            None | Some("") | Some("private") | Some("rprivate") => {}
+            None | Some("") | Some("private") | Some("rprivate") | Some("slave") | Some("rslave") => {}
             Some(other) => {
                 return refuse(
                     "linux.rootfsPropagation",
-                    format!("{other:?} is not supported yet (private only)"),
+                    format!("{other:?} is not supported yet (private or slave only)"),
                 )
             }
         }
@@ -298,7 +325,7 @@ fn check_unsupported(config: &Spec) -> Result<()> {
 }
 
 /// `process.rlimits` → rlimit numbers.
-fn rlimits(process: &oci_spec::runtime::Process) -> Result<Vec<Rlimit>> {
+pub fn rlimits(process: &oci_spec::runtime::Process) -> Result<Vec<Rlimit>> {
     let mut out = Vec::new();
     for (i, r) in process.rlimits().clone().unwrap_or_default().iter().enumerate() {
         let name = serde_json::to_value(r.typ())
@@ -434,7 +461,7 @@ fn options(field: &str, opts: &[String]) -> Result<Options> {
 
 /// One `mounts[i]` entry as mount operations (a cgroup mount becomes
 /// several on a cgroup v1 host).
-fn mount(i: usize, m: &oci_spec::runtime::Mount, rootless: bool) -> Result<Vec<Mount>> {
+fn mount(i: usize, m: &oci_spec::runtime::Mount, bundle: &Path, rootless: bool) -> Result<Vec<Mount>> {
     let field = format!("mounts[{i}]");
     let opts = options(&format!("{field}.options"), m.options().as_deref().unwrap_or_default())?;
     let fstype = m.typ().clone().unwrap_or_else(|| "none".into());
@@ -445,7 +472,21 @@ fn mount(i: usize, m: &oci_spec::runtime::Mount, rootless: bool) -> Result<Vec<M
             format!("{} is not absolute", destination.display()),
         );
     }
+    if m.uid_mappings().as_ref().is_some_and(|v| !v.is_empty())
+        || m.gid_mappings().as_ref().is_some_and(|v| !v.is_empty())
+    {
+        return refuse(
+            &format!("{field}.uidMappings"),
+            "id-mapped mounts are not supported yet",
+        );
+    }
     let source = m.source().clone().unwrap_or_else(|| PathBuf::from(&fstype));
+    // A relative bind source is relative to the bundle, as in runc.
+    let source = if source.is_relative() && (fstype == "bind" || opts.flags & libc::MS_BIND != 0) {
+        bundle.join(source)
+    } else {
+        source
+    };
     let is_bind = fstype == "bind" || opts.flags & libc::MS_BIND != 0;
     let mut flags = opts.flags;
     if is_bind {
@@ -552,8 +593,9 @@ fn cgroup_mounts(dest: &Path, flags: u64, rootless: bool) -> Result<Vec<Mount>> 
 
 /// The OCI default devices (null zero full random urandom tty, ptmx as a
 /// link to the devpts one) and the standard links, bound from the host
-/// since a user namespace cannot mknod.
-fn default_devices(mut b: burrow::ContainerSpecBuilder) -> burrow::ContainerSpecBuilder {
+/// since a user namespace cannot mknod; those that `linux.devices` names
+/// are left to it.
+fn default_devices(mut b: burrow::ContainerSpecBuilder, configured: &[PathBuf]) -> burrow::ContainerSpecBuilder {
     for dev in [
         "/dev/null",
         "/dev/zero",
@@ -562,7 +604,8 @@ fn default_devices(mut b: burrow::ContainerSpecBuilder) -> burrow::ContainerSpec
         "/dev/urandom",
         "/dev/tty",
     ] {
-        if Path::new(dev).exists() {
+        // An entry of linux.devices for the same path wins.
+        if Path::new(dev).exists() && !configured.iter().any(|c| c == Path::new(dev)) {
             b = b.mount(Mount::Device {
                 source: dev.into(),
                 destination: dev.into(),

@@ -33,11 +33,18 @@ pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<()> {
     let (mut spec, mut record) = prepare(store, id, opts, true)?;
     let fifo = store.fifo(id);
     let made = make_dir_and_fifo(store, id, &fifo).and_then(|()| {
-        let made = cgroups::make(&record.cgroups)?;
+        let made = cgroups::make(&record.cgroups, record.cgroups_asked_for)?;
         record.cgroups = made.created;
+        record.placement = made.leaves.clone();
         spec.cgroups = made.leaves;
-        let container = burrow::spawn(&spec)?;
-        finish_record(store, record.clone(), container.pid().as_raw(), opts)
+        let mut container = burrow::spawn(&spec)?;
+        let recorded = finish_record(store, record.clone(), container.pid().as_raw(), opts);
+        if recorded.is_err() {
+            // Not recorded means not reachable by any command: end it.
+            let _ = container.signal(nix::sys::signal::Signal::SIGKILL);
+            let _ = container.wait();
+        }
+        recorded
     });
     if made.is_err() {
         cgroups::remove(&record.cgroups);
@@ -62,10 +69,12 @@ fn prepare(store: &Store, id: &str, opts: &CreateOptions, gated: bool) -> Result
         .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()));
     let mut spec = convert::to_spec(&config, &bundle, gated.then_some(fifo.as_path()), console.as_deref())?;
     spec.preserve_fds = opts.preserve_fds;
-    let cgroup_dirs = match config.linux().as_ref().and_then(|l| l.cgroups_path().clone()) {
-        Some(path) => cgroups::dirs(&path)?,
-        None => Vec::new(),
-    };
+    // Without a cgroupsPath the container still gets a cgroup of its own
+    // (named after it, below burrow's), so its processes can be found.
+    let asked = config.linux().as_ref().and_then(|l| l.cgroups_path().clone());
+    let cgroups_asked_for = asked.is_some();
+    let cgroups_path = asked.unwrap_or_else(|| PathBuf::from(id));
+    let cgroup_dirs = cgroups::dirs(&cgroups_path)?;
     let rootfs = match &spec.root {
         burrow::Root::Directory(dir) => dir.clone(),
         _ => bundle.join("rootfs"),
@@ -90,6 +99,8 @@ fn prepare(store: &Store, id: &str, opts: &CreateOptions, gated: bool) -> Result
             .collect::<HashMap<_, _>>(),
         owner,
         cgroups: cgroup_dirs,
+        placement: Vec::new(),
+        cgroups_asked_for,
     };
     Ok((spec, record))
 }
@@ -98,7 +109,11 @@ fn make_dir_and_fifo(store: &Store, id: &str, fifo: &Path) -> Result<()> {
     let dir = store.dir(id);
     std::fs::create_dir(&dir).map_err(|e| OciError::io(format!("creating {}", dir.display()), e))?;
     nix::unistd::mkfifo(fifo, nix::sys::stat::Mode::from_bits_truncate(0o600))
-        .map_err(|e| OciError::io(format!("creating {}", fifo.display()), e.into()))
+        .map_err(|e| OciError::io(format!("creating {}", fifo.display()), e.into()))?;
+    // The container reopens it after switching to its own user: anyone may
+    // write it (the directory stays private), as with runc's 0622.
+    std::fs::set_permissions(fifo, std::os::unix::fs::PermissionsExt::from_mode(0o622))
+        .map_err(|e| OciError::io(format!("chmod {}", fifo.display()), e))
 }
 
 /// Record the started process and write the pid file.
@@ -204,7 +219,7 @@ pub fn kill(store: &Store, id: &str, signal: i32, all: bool) -> Result<()> {
         _ => return Err(wrong_state(id, Status::Stopped, "there is no process to signal")),
     };
     if all {
-        for pid in processes_in_pid_ns_of(record.pid) {
+        for pid in container_processes(&record) {
             if let Ok(fd) = burrow::open_pidfd(pid) {
                 let _ = burrow::signal_pidfd(fd.as_fd(), signal);
             }
@@ -213,17 +228,33 @@ pub fn kill(store: &Store, id: &str, signal: i32, all: bool) -> Result<()> {
     burrow::signal_pidfd(pidfd.as_fd(), signal).map_err(OciError::Core)
 }
 
-/// Every process whose pid namespace is that of `pid`.
-fn processes_in_pid_ns_of(pid: i32) -> Vec<i32> {
-    let Ok(ns) = std::fs::read_link(format!("/proc/{pid}/ns/pid")) else {
-        return Vec::new();
+/// Every process of the container (host pids): those in its cgroup when
+/// it was placed in one; else those in its pid namespace when it has its
+/// own; else only its own process. Never the caller's whole namespace.
+fn container_processes(record: &Record) -> Vec<i32> {
+    let mut pids: Vec<i32> = match record.placement.iter().find(|d| d.join("cgroup.procs").exists()) {
+        Some(leaf) => std::fs::read_to_string(leaf.join("cgroup.procs"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|p| p.parse().ok())
+            .collect(),
+        None => {
+            let theirs = std::fs::read_link(format!("/proc/{}/ns/pid", record.pid));
+            let ours = std::fs::read_link("/proc/self/ns/pid");
+            match (theirs, ours) {
+                (Ok(ns), Ok(own)) if ns != own => std::fs::read_dir("/proc")
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+                    .filter(|p| std::fs::read_link(format!("/proc/{p}/ns/pid")).is_ok_and(|n| n == ns))
+                    .collect(),
+                _ => vec![record.pid],
+            }
+        }
     };
-    std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|p| std::fs::read_link(format!("/proc/{p}/ns/pid")).is_ok_and(|n| n == ns))
-        .collect()
+    pids.sort_unstable();
+    pids.dedup();
+    pids
 }
 
 /// Remove a container; a created or running one only with `force` (which
@@ -244,7 +275,7 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<()> {
     }
     if let Some(pidfd) = record.pidfd() {
         let _ = burrow::signal_pidfd(pidfd.as_fd(), libc::SIGKILL);
-        for pid in processes_in_pid_ns_of(record.pid) {
+        for pid in container_processes(&record) {
             if let Ok(fd) = burrow::open_pidfd(pid) {
                 let _ = burrow::signal_pidfd(fd.as_fd(), libc::SIGKILL);
             }
@@ -270,9 +301,10 @@ pub fn run(store: &Store, id: &str, opts: &CreateOptions, detach: bool) -> Resul
         let (mut spec, mut record) = prepare(store, id, opts, false)?;
         let dir = store.dir(id);
         std::fs::create_dir(&dir).map_err(|e| OciError::io(format!("creating {}", dir.display()), e))?;
-        match cgroups::make(&record.cgroups) {
+        match cgroups::make(&record.cgroups, record.cgroups_asked_for) {
             Ok(made) => {
                 record.cgroups = made.created;
+                record.placement = made.leaves.clone();
                 spec.cgroups = made.leaves;
             }
             Err(e) => {
@@ -331,8 +363,8 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOptions) -> Result<i32> {
         let _lock = store.lock()?;
         let record = store.load(id)?;
         let status = record.status(store);
-        if status != Status::Running {
-            return Err(wrong_state(id, status, "exec needs a running container"));
+        if status == Status::Stopped {
+            return Err(wrong_state(id, status, "exec needs a created or running container"));
         }
         let config = convert::load(&record.bundle)?;
         (record, config)
@@ -342,6 +374,7 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOptions) -> Result<i32> {
     if let Some(path) = &opts.process {
         let text = std::fs::read_to_string(path).map_err(|e| OciError::Bundle(format!("{}: {e}", path.display())))?;
         process = serde_json::from_str(&text).map_err(|e| OciError::Bundle(format!("{}: {e}", path.display())))?;
+        convert::check_process(&process)?;
     } else {
         process.set_args(Some(opts.args.clone()));
         process.set_terminal(Some(opts.tty));
@@ -385,13 +418,12 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOptions) -> Result<i32> {
         }
     }
     excursion = excursion
+        .rlimits(convert::rlimits(&process)?)
         .capabilities(caps)
         .no_new_privileges(opts.no_new_privs || process.no_new_privileges().unwrap_or(false))
         .preserve_fds(opts.preserve_fds);
-    if let Some(path) = config.linux().as_ref().and_then(|l| l.cgroups_path().clone()) {
-        for dir in cgroups::dirs(&path)?.into_iter().filter(|d| d.exists()) {
-            excursion = excursion.cgroup(dir);
-        }
+    for dir in record.placement.iter().filter(|d| d.exists()) {
+        excursion = excursion.cgroup(dir);
     }
     match (process.terminal().unwrap_or(false), &opts.console_socket) {
         (true, Some(socket)) => {
@@ -432,22 +464,6 @@ pub fn pids(store: &Store, id: &str) -> Result<Vec<i32>> {
     if record.status(store) == Status::Stopped {
         return Ok(Vec::new());
     }
-    let mut pids: Vec<i32> = match record.cgroups.last() {
-        Some(_) => record
-            .cgroups
-            .iter()
-            .flat_map(|d| {
-                std::fs::read_to_string(d.join("cgroup.procs"))
-                    .unwrap_or_default()
-                    .lines()
-                    .map(str::to_owned)
-                    .collect::<Vec<_>>()
-            })
-            .filter_map(|p| p.parse().ok())
-            .collect(),
-        None => processes_in_pid_ns_of(record.pid),
-    };
-    pids.sort_unstable();
-    pids.dedup();
+    let pids = container_processes(&record);
     Ok(pids)
 }

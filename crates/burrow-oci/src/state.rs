@@ -108,15 +108,32 @@ impl Store {
     }
 }
 
-/// Write `bytes` to `path` through a temporary file and a rename.
+/// Write `bytes` to `path` through a temporary file and a rename. The
+/// temporary file has a unique name and is created exclusively without
+/// following symlinks, so nothing planted beside `path` can redirect it.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut file = std::fs::File::create(&tmp).map_err(|e| OciError::io(format!("creating {}", tmp.display()), e))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| OciError::io(format!("writing {}", tmp.display()), e))?;
-    std::fs::rename(&tmp, path)
-        .map_err(|e| OciError::io(format!("renaming {} to {}", tmp.display(), path.display()), e))
+    use std::os::unix::fs::OpenOptionsExt;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&tmp)
+        .map_err(|e| OciError::io(format!("creating {}", tmp.display()), e))?;
+    let written = file.write_all(bytes).and_then(|()| file.sync_all());
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(OciError::io(format!("writing {}", tmp.display()), e));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        OciError::io(format!("renaming {} to {}", tmp.display(), path.display()), e)
+    })
 }
 
 /// Refuse ids that are empty, too long, or could escape the store.
@@ -159,6 +176,12 @@ pub struct Record {
     /// it in.
     #[serde(default)]
     pub cgroups: Vec<PathBuf>,
+    /// The cgroup directories it was placed in, one per hierarchy.
+    #[serde(default)]
+    pub placement: Vec<PathBuf>,
+    /// Whether the config named a cgroupsPath (else burrow chose one).
+    #[serde(default)]
+    pub cgroups_asked_for: bool,
 }
 
 /// A container's status, as `state` reports it.

@@ -41,6 +41,7 @@ pub struct Excursion {
     cgroups: Vec<PathBuf>,
     preserve_fds: u32,
     terminal: Option<Terminal>,
+    rlimits: Vec<crate::Rlimit>,
 }
 
 impl Excursion {
@@ -90,6 +91,7 @@ impl Excursion {
             cgroups: Vec::new(),
             preserve_fds: 0,
             terminal: None,
+            rlimits: Vec::new(),
         })
     }
 
@@ -137,6 +139,12 @@ impl Excursion {
     /// Give a command a terminal whose master goes to a console socket.
     pub fn terminal(mut self, terminal: Terminal) -> Self {
         self.terminal = Some(terminal);
+        self
+    }
+
+    /// Set these resource limits on a command.
+    pub fn rlimits(mut self, rlimits: Vec<crate::Rlimit>) -> Self {
+        self.rlimits = rlimits;
         self
     }
 
@@ -193,6 +201,16 @@ impl Excursion {
     /// User, capabilities and `no_new_privs` of a command, in the order
     /// spawn uses.
     fn process_settings(&self, caps: Option<&CapSets>) -> Result<(), SetupError> {
+        for r in &self.rlimits {
+            sys::set_rlimit(Pid::from_raw(0), r.resource, r.soft, r.hard).map_err(|e| {
+                SetupError::sys(
+                    Step::Limits,
+                    None,
+                    e,
+                    format!("cannot set resource limit {}", r.resource),
+                )
+            })?;
+        }
         capabilities::switch_user_with(self.user.as_ref(), caps)?;
         if self.no_new_privileges {
             sys::set_no_new_privs().map_err(|e| SetupError::sys(Step::Limits, None, e, "cannot set no_new_privs"))?;

@@ -261,6 +261,12 @@ fn child_main(spec: &ContainerSpec, plan: &ChildPlan, mut channel: UnixStream) -
 /// entered before hostname, user switch and cwd; close-on-exec last.
 fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream) -> Result<i32, SetupError> {
     sys::reset_signals();
+    if matches!(spec.payload, Payload::Command(_)) {
+        // The caller's other fds (an OCI store lock, say) would stay open in
+        // a container that waits for a long time; exec would close them
+        // anyway. A closure payload may want them, so it keeps them.
+        sys::close_fds_except(3 + spec.preserve_fds, &[channel.as_raw_fd(), plan.parent.as_raw_fd()]);
+    }
     // Die with burrow while setting up, so a killed burrow leaves no
     // half-made container; check it did not die before we asked.
     set_parent_death_signal(libc::SIGKILL)?;
@@ -300,7 +306,7 @@ fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream)
     // The console socket is a host path: connect before the root changes.
     let console = spec.terminal.as_ref().map(terminal::connect).transpose()?;
     if spec.builds_root() {
-        rootfs::make_private()?;
+        rootfs::make_private(spec.propagation)?;
         rootfs::build_and_enter(spec)?;
     }
     if let (Some(t), Some(socket)) = (&spec.terminal, console) {
@@ -437,6 +443,8 @@ fn join_namespaces(spec: &ContainerSpec) -> Result<(), SetupError> {
 /// `O_PATH` on the host; it is reopened for writing through
 /// `/proc/self/fd`, which needs the container's `/proc`.
 fn wait_at_gate(channel: &mut UnixStream, gate: OwnedFd) {
+    // A `kill` of a created container must end it, as with runc.
+    sys::exit_on_termination_signals();
     let _ = channel::send(channel, &Message::Ready);
     let path = format!("/proc/self/fd/{}", gate.as_raw_fd());
     let opened = nix::fcntl::open(path.as_str(), OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())

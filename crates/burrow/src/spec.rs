@@ -240,6 +240,11 @@ pub struct ContainerSpec {
     /// The payload's capability sets; `None` leaves them as the new user
     /// namespace (or the caller) gives them.
     pub capabilities: Option<crate::Capabilities>,
+    /// Propagation of the container's mounts, set on all of them before the
+    /// root is built: `MS_REC | MS_PRIVATE` (the default) or
+    /// `MS_REC | MS_SLAVE` (host mounts still show up inside); never
+    /// shared, so nothing propagates back to the host.
+    pub propagation: u64,
     /// A pseudo-terminal for the payload, its master sent to a console
     /// socket (needs a devpts at `/dev/pts` with `/dev/ptmx` in the root).
     pub terminal: Option<crate::Terminal>,
@@ -421,9 +426,32 @@ impl ContainerSpec {
             if key.is_empty() || key.contains('/') || key.contains("..") {
                 return Err(Error::spec("sysctl", format!("{key:?} is not a sysctl name")));
             }
+            let own = |ns: Namespace| has(ns) || self.join.iter().any(|(j, _)| *j == ns);
+            match sysctl_namespace(key) {
+                Some(ns) if own(ns) => {}
+                Some(ns) => {
+                    return Err(Error::spec(
+                        "sysctl",
+                        format!("{key} belongs to the {ns} namespace, which the container does not have its own of"),
+                    ))
+                }
+                None => {
+                    return Err(Error::spec(
+                        "sysctl",
+                        format!("{key} is not in any namespace: setting it would change the host"),
+                    ))
+                }
+            }
         }
         if let Some(gate) = &self.start_gate {
             validate_path("start_gate", gate)?;
+        }
+        let kind = self.propagation & !libc::MS_REC;
+        if kind != libc::MS_PRIVATE && kind != libc::MS_SLAVE {
+            return Err(Error::spec(
+                "propagation",
+                "only private or slave propagation keeps the host safe",
+            ));
         }
         if let Some(caps) = &self.capabilities {
             caps.parse()?;
@@ -437,6 +465,30 @@ impl ContainerSpec {
             }
         }
         Ok(())
+    }
+}
+
+/// The namespace a sysctl belongs to (the kernel's namespaced ones, as
+/// runc lists them), or `None` for a host-wide one.
+pub fn sysctl_namespace(key: &str) -> Option<Namespace> {
+    const IPC: [&str; 8] = [
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    if IPC.contains(&key) || key.starts_with("fs.mqueue.") {
+        Some(Namespace::Ipc)
+    } else if key == "kernel.hostname" || key == "kernel.domainname" {
+        Some(Namespace::Uts)
+    } else if key.starts_with("net.") {
+        Some(Namespace::Net)
+    } else {
+        None
     }
 }
 
@@ -501,6 +553,7 @@ impl Default for ContainerSpecBuilder {
                 capabilities: None,
                 preserve_fds: 0,
                 cgroups: Vec::new(),
+                propagation: libc::MS_REC | libc::MS_PRIVATE,
                 terminal: None,
                 start_gate: None,
             },
@@ -704,6 +757,12 @@ impl ContainerSpecBuilder {
     /// Set the payload's limits and attributes.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.spec.limits = limits;
+        self
+    }
+
+    /// Set the propagation of the container's mounts (see the field).
+    pub fn propagation(mut self, flags: u64) -> Self {
+        self.spec.propagation = flags;
         self
     }
 

@@ -118,8 +118,15 @@ const AT_RECURSIVE: u32 = 0x8000;
 /// `recursive` to every mount below it, leaving its other (possibly locked)
 /// flags alone: `mount_setattr(fd, "", AT_EMPTY_PATH [| AT_RECURSIVE])`.
 pub fn mount_setattr(fd: BorrowedFd<'_>, attrs: u64, recursive: bool) -> Result<(), Errno> {
+    // Setting an access-time mode means clearing the old one first.
+    let clear = if attrs & MOUNT_ATTR_ATIME_MASK != 0 {
+        MOUNT_ATTR_ATIME_MASK
+    } else {
+        0
+    };
     let attr = MountAttr {
         attr_set: attrs,
+        attr_clr: clear,
         ..MountAttr::default()
     };
     let flags = libc::AT_EMPTY_PATH as u32 | if recursive { AT_RECURSIVE } else { 0 };
@@ -144,6 +151,14 @@ pub const MOUNT_ATTR_NOSUID: u64 = 0x2;
 pub const MOUNT_ATTR_NODEV: u64 = 0x4;
 /// `MOUNT_ATTR_NOEXEC`.
 pub const MOUNT_ATTR_NOEXEC: u64 = 0x8;
+/// `MOUNT_ATTR_NOATIME`.
+pub const MOUNT_ATTR_NOATIME: u64 = 0x10;
+/// `MOUNT_ATTR_STRICTATIME`.
+pub const MOUNT_ATTR_STRICTATIME: u64 = 0x20;
+/// `MOUNT_ATTR__ATIME`: the access-time mode bits.
+const MOUNT_ATTR_ATIME_MASK: u64 = 0x70;
+/// `MOUNT_ATTR_NODIRATIME`.
+pub const MOUNT_ATTR_NODIRATIME: u64 = 0x80;
 
 /// `prlimit(pid, resource, {soft, hard}, NULL)`: set another process's
 /// resource limit.
@@ -383,4 +398,48 @@ pub fn set_window_size(tty: BorrowedFd<'_>, rows: u16, cols: u16) -> Result<(), 
     // SAFETY: TIOCSWINSZ reads a winsize through the pointer, which
     // outlives the call.
     Errno::result(unsafe { libc::ioctl(tty.as_raw_fd(), libc::TIOCSWINSZ, &size) }).map(drop)
+}
+
+extern "C" fn exit_on_signal(signal: libc::c_int) {
+    // SAFETY: _exit is async-signal-safe.
+    unsafe { libc::_exit(128 + signal) }
+}
+
+/// Make the usual termination signals end this process even when it is
+/// pid 1 of a pid namespace (which ignores signals it has no handler for):
+/// used while a container waits at its start gate. exec resets them.
+pub fn exit_on_termination_signals() {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    let action = SigAction::new(SigHandler::Handler(exit_on_signal), SaFlags::empty(), SigSet::empty());
+    for signal in [
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+    ] {
+        // SAFETY: the handler only calls _exit, which is async-signal-safe.
+        let _ = unsafe { sigaction(signal, &action) };
+    }
+}
+
+/// Close every fd from `first` up, except those in `keep` (a few
+/// `close_range` calls over the gaps between them).
+pub fn close_fds_except(first: u32, keep: &[RawFd]) {
+    let mut kept: Vec<u32> = keep
+        .iter()
+        .filter(|&&fd| fd >= first as RawFd)
+        .map(|&fd| fd as u32)
+        .collect();
+    kept.sort_unstable();
+    let mut from = first;
+    for fd in kept.into_iter().chain(std::iter::once(u32::MAX)) {
+        if fd > from {
+            // SAFETY: closing fds this process owns; none of them is one of
+            // the kept ones, and no other thread exists in this child.
+            unsafe { libc::syscall(libc::SYS_close_range, from, fd - 1, 0) };
+        }
+        from = fd.saturating_add(1);
+    }
 }

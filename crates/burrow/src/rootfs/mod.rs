@@ -27,14 +27,16 @@ use crate::sys;
 use sources::{Source, Sources};
 pub(crate) use target::{fd_path, Kind, RootDir};
 
-/// Make every mount in our new namespace private, so nothing we mount or
-/// unmount propagates back to the host (the seed forgets this).
-pub(crate) fn make_private() -> Result<(), SetupError> {
+/// Make every mount in our new namespace private (or slave), so nothing we
+/// mount or unmount propagates back to the host (the seed forgets this).
+pub(crate) fn make_private(propagation: u64) -> Result<(), SetupError> {
     mount(
         None::<&str>,
         "/",
         None::<&str>,
-        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        // Always recursive: a shared submount left behind would carry the
+        // container's mounts back to the host.
+        MsFlags::from_bits_retain(propagation as libc::c_ulong) | MsFlags::MS_REC,
         None::<&str>,
     )
     .map_err(|e| {
@@ -285,6 +287,9 @@ fn mount_generic(root: &RootDir, op: &Mount, source: Option<&Source>) -> Result<
             (libc::MS_NOSUID, sys::MOUNT_ATTR_NOSUID),
             (libc::MS_NODEV, sys::MOUNT_ATTR_NODEV),
             (libc::MS_NOEXEC, sys::MOUNT_ATTR_NOEXEC),
+            (libc::MS_NOATIME, sys::MOUNT_ATTR_NOATIME),
+            (libc::MS_STRICTATIME, sys::MOUNT_ATTR_STRICTATIME),
+            (libc::MS_NODIRATIME, sys::MOUNT_ATTR_NODIRATIME),
         ]
         .iter()
         .filter(|(ms, _)| flags & ms != 0)
