@@ -42,7 +42,7 @@ const POLL_DEADLINE: Duration = Duration::from_secs(5);
 /// Busybox applets linked into every test rootfs.
 const APPLETS: &[&str] = &[
     "sh", "ls", "cat", "echo", "id", "hostname", "sleep", "grep", "mount", "touch", "wc", "env", "pwd", "stat", "true",
-    "false", "test", "printf", "tr", "kill",
+    "false", "test", "printf", "tr", "kill", "head", "mknod",
 ];
 
 // ---------------------------------------------------------------------------
@@ -1549,4 +1549,30 @@ fn a_relative_bind_source_is_relative_to_the_bundle() {
     let out = oci.run("relative-bind");
     out.ok();
     assert_eq!(out.stdout, "from the bundle\n", "{out}");
+}
+
+/// Device rules and the pids limit reach the container's cgroups.
+#[test]
+fn device_rules_and_the_pids_limit_are_applied() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&[
+        "sh",
+        "-c",
+        "echo x > /dev/null && echo null-ok; mknod /dev/fuse2 c 10 229 && echo mknod-ok; \
+         (exec 3<>/dev/fuse2) 2>/dev/null || echo open-denied; \
+         cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max",
+    ]);
+    oci.edit(|c| {
+        // CAP_MKNOD, so that only the device rules can refuse anything.
+        for set in ["bounding", "effective", "permitted"] {
+            append(&mut c["process"]["capabilities"][set], json!("CAP_MKNOD"));
+        }
+        c["linux"]["resources"] = json!({
+            "devices": [{"allow": false, "access": "rwm"}],
+            "pids": {"limit": 42}
+        });
+    });
+    let out = oci.run("resources");
+    out.ok();
+    assert_eq!(out.stdout, "null-ok\nmknod-ok\nopen-denied\n42\n", "{out}");
 }

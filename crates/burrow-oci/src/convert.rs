@@ -285,13 +285,13 @@ fn check_linux(config: &Spec) -> Result<()> {
         if linux.seccomp().is_some() {
             return refuse("linux.seccomp", "seccomp is not supported yet");
         }
-        if linux.resources().as_ref().is_some_and(|r| {
-            serde_json::to_value(r).is_ok_and(|v| {
-                v.as_object()
-                    .is_some_and(|o| o.values().any(|x| !x.is_null() && x != &serde_json::json!([])))
-            })
-        }) {
-            return refuse("linux.resources", "cgroup resource limits are not supported yet");
+        if let Some(resources) = linux.resources() {
+            if let Err(field) = crate::resources::only_supported(resources) {
+                return refuse(
+                    &field,
+                    "this cgroup resource is not supported yet (devices and pids.limit are)",
+                );
+            }
         }
         if linux.intel_rdt().is_some() {
             return refuse("linux.intelRdt", "not supported");

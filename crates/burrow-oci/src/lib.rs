@@ -15,6 +15,7 @@ pub mod default_spec;
 pub mod error;
 pub mod features;
 pub mod lifecycle;
+pub mod resources;
 pub mod state;
 
 pub use error::{OciError, Result};

@@ -30,12 +30,15 @@ pub struct CreateOptions {
 /// Set the container up and leave it waiting for `start`.
 pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<()> {
     let _lock = store.lock()?;
-    let (mut spec, mut record) = prepare(store, id, opts, true)?;
+    let (mut spec, mut record, resources) = prepare(store, id, opts, true)?;
     let fifo = store.fifo(id);
     let made = make_dir_and_fifo(store, id, &fifo).and_then(|()| {
         let made = cgroups::make(&record.cgroups, record.cgroups_asked_for)?;
         record.cgroups = made.created;
         record.placement = made.leaves.clone();
+        if let Some((r, devices)) = &resources {
+            crate::resources::apply(r, devices, &made.leaves)?;
+        }
         spec.cgroups = made.leaves;
         let mut container = burrow::spawn(&spec)?;
         let recorded = finish_record(store, record.clone(), container.pid().as_raw(), opts);
@@ -54,7 +57,7 @@ pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<()> {
 }
 
 /// Load and convert the bundle; nothing is created yet.
-fn prepare(store: &Store, id: &str, opts: &CreateOptions, gated: bool) -> Result<(burrow::ContainerSpec, Record)> {
+fn prepare(store: &Store, id: &str, opts: &CreateOptions, gated: bool) -> Result<Prepared> {
     check_id(id)?;
     if store.dir(id).exists() {
         return Err(OciError::Exists(id.into()));
@@ -102,8 +105,26 @@ fn prepare(store: &Store, id: &str, opts: &CreateOptions, gated: bool) -> Result
         placement: Vec::new(),
         cgroups_asked_for,
     };
-    Ok((spec, record))
+    let resources = config.linux().as_ref().and_then(|l| l.resources().clone()).map(|r| {
+        (
+            r,
+            config
+                .linux()
+                .as_ref()
+                .and_then(|l| l.devices().clone())
+                .unwrap_or_default(),
+        )
+    });
+    Ok((spec, record, resources))
 }
+
+/// What `prepare` makes: the core spec, the record to save, the resources
+/// to apply once the cgroups exist.
+type Prepared = (
+    burrow::ContainerSpec,
+    Record,
+    Option<(oci_spec::runtime::LinuxResources, Vec<oci_spec::runtime::LinuxDevice>)>,
+);
 
 fn make_dir_and_fifo(store: &Store, id: &str, fifo: &Path) -> Result<()> {
     let dir = store.dir(id);
@@ -298,7 +319,7 @@ pub fn run(store: &Store, id: &str, opts: &CreateOptions, detach: bool) -> Resul
     }
     let (spec, record) = {
         let _lock = store.lock()?;
-        let (mut spec, mut record) = prepare(store, id, opts, false)?;
+        let (mut spec, mut record, resources) = prepare(store, id, opts, false)?;
         let dir = store.dir(id);
         std::fs::create_dir(&dir).map_err(|e| OciError::io(format!("creating {}", dir.display()), e))?;
         match cgroups::make(&record.cgroups, record.cgroups_asked_for) {
@@ -311,6 +332,14 @@ pub fn run(store: &Store, id: &str, opts: &CreateOptions, detach: bool) -> Resul
                 let _ = store.remove(id);
                 return Err(e);
             }
+        }
+        if let Some(Err(e)) = resources
+            .as_ref()
+            .map(|(r, d)| crate::resources::apply(r, d, &record.placement))
+        {
+            cgroups::remove(&record.cgroups);
+            let _ = store.remove(id);
+            return Err(e);
         }
         (spec, record)
     };

@@ -1,0 +1,112 @@
+//! `linux.resources` that this build applies: device rules (cgroup v1
+//! `devices.allow`/`devices.deny`) and the pids limit. Every other resource
+//! field is refused by name in `convert`.
+
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{LinuxDevice, LinuxDeviceCgroup, LinuxResources};
+
+use crate::cgroups::leaf_for;
+use crate::error::{OciError, Result};
+
+/// Devices every container may use whatever its rules say, as runc adds
+/// them: mknod of anything (opening is what the rules guard), null, zero,
+/// full, tty, random, urandom, console, ptmx, the pts, and tun.
+const ALWAYS_ALLOWED: [&str; 12] = [
+    "c *:* m",
+    "b *:* m",
+    "c 1:3 rwm",
+    "c 1:5 rwm",
+    "c 1:7 rwm",
+    "c 5:0 rwm",
+    "c 1:8 rwm",
+    "c 1:9 rwm",
+    "c 5:1 rwm",
+    "c 5:2 rwm",
+    "c 136:* rwm",
+    "c 10:200 rwm",
+];
+
+/// Whether `resources` asks for nothing but what [`apply`] does.
+pub fn only_supported(resources: &LinuxResources) -> std::result::Result<(), String> {
+    let value = serde_json::to_value(resources).unwrap_or_default();
+    for (field, v) in value.as_object().into_iter().flatten() {
+        let empty =
+            v.is_null() || v.as_array().is_some_and(|a| a.is_empty()) || v.as_object().is_some_and(|o| o.is_empty());
+        let ok = match field.as_str() {
+            "devices" => true,
+            "pids" => v.as_object().is_some_and(|o| o.keys().all(|k| k == "limit")),
+            _ => empty,
+        };
+        if !ok {
+            return Err(format!("linux.resources.{field}"));
+        }
+    }
+    Ok(())
+}
+
+/// One rule as `devices.allow`/`devices.deny` wants it: `c 1:3 rwm`.
+fn rule(d: &LinuxDeviceCgroup) -> String {
+    let kind = d
+        .typ()
+        .and_then(|t| serde_json::to_value(t).ok())
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| "a".into());
+    let num = |n: Option<i64>| n.map_or_else(|| "*".to_string(), |n| n.to_string());
+    format!(
+        "{kind} {}:{} {}",
+        num(d.major()),
+        num(d.minor()),
+        d.access().clone().unwrap_or_else(|| "rwm".into())
+    )
+}
+
+fn write(dir: &Path, file: &str, value: &str) -> Result<()> {
+    let path = dir.join(file);
+    std::fs::write(&path, value).map_err(|e| OciError::io(format!("writing {value:?} to {}", path.display()), e))
+}
+
+/// Apply the supported resources to the container's cgroups (`leaves`,
+/// one per hierarchy). A resource asked for where burrow could not place
+/// the container (no delegation) is an error naming the field.
+pub fn apply(resources: &LinuxResources, devices: &[LinuxDevice], leaves: &[PathBuf]) -> Result<()> {
+    let missing = |field: &str, controller: &str| OciError::Unsupported {
+        field: field.into(),
+        reason: format!("no {controller} cgroup to apply it in (not root, and no delegated cgroup?)"),
+    };
+    if let Some(rules) = resources.devices().as_ref().filter(|r| !r.is_empty()) {
+        let dir = leaf_for(leaves, "devices").ok_or_else(|| missing("linux.resources.devices", "devices"))?;
+        if !dir.join("devices.allow").exists() {
+            return Err(OciError::Unsupported {
+                field: "linux.resources.devices".into(),
+                reason:
+                    "device rules need the cgroup v1 devices controller (cgroup2 device programs are not supported yet)"
+                        .into(),
+            });
+        }
+        for d in rules {
+            write(dir, if d.allow() { "devices.allow" } else { "devices.deny" }, &rule(d))?;
+        }
+        for allowed in ALWAYS_ALLOWED {
+            write(dir, "devices.allow", allowed)?;
+        }
+        // The config's own device nodes are usable, as with runc.
+        for d in devices {
+            let kind = serde_json::to_value(d.typ())
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned));
+            let kind = kind.unwrap_or_else(|| "c".into());
+            write(dir, "devices.allow", &format!("{kind} {}:{} rwm", d.major(), d.minor()))?;
+        }
+    }
+    if let Some(limit) = resources.pids().as_ref().map(|p| p.limit()) {
+        let dir = leaf_for(leaves, "pids").ok_or_else(|| missing("linux.resources.pids", "pids"))?;
+        let value = if limit <= 0 {
+            "max".to_string()
+        } else {
+            limit.to_string()
+        };
+        write(dir, "pids.max", &value)?;
+    }
+    Ok(())
+}
