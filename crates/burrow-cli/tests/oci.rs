@@ -1576,3 +1576,68 @@ fn device_rules_and_the_pids_limit_are_applied() {
     out.ok();
     assert_eq!(out.stdout, "null-ok\nmknod-ok\nopen-denied\n42\n", "{out}");
 }
+
+/// Every hook stage runs, in its namespace, with the state on stdin; a
+/// failing createRuntime hook fails create and leaves nothing behind.
+#[test]
+fn hooks_run_at_every_stage() {
+    let oci = Oci::with_spec(As::Caller);
+    let out = oci.path().join("hooks-out");
+    std::fs::create_dir(&out).unwrap();
+    let o = out.to_str().unwrap().to_owned();
+    oci.set_args(&["sleep", "60"]);
+    let hook = |file: String| json!({"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {file}")]});
+    oci.edit(|c| {
+        append(
+            &mut c["mounts"],
+            json!({"destination": "/out", "type": "bind", "source": o, "options": ["rbind", "rw"]}),
+        );
+        c["hooks"] = json!({
+            "createRuntime": [hook(format!("{o}/createRuntime.json"))],
+            "createContainer": [hook(format!("{o}/createContainer.json"))],
+            "startContainer": [hook("/out/startContainer.json".into())],
+            "poststart": [hook(format!("{o}/poststart.json"))],
+            "poststop": [hook(format!("{o}/poststop.json"))],
+        });
+    });
+    let id = oci.id("hooks");
+    let pid_file = oci.file("hooks.pid");
+    oci.cmd(&["create", "--bundle", &oci.bundle_arg(), "--pid-file", &pid_file, &id])
+        .ok();
+    let pid = oci.pid_from_file(&pid_file, &id);
+    let read = |name: &str| -> Value {
+        let text = std::fs::read_to_string(out.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}: {text:?}"))
+    };
+    for stage in ["createRuntime.json", "createContainer.json"] {
+        let state = read(stage);
+        assert_eq!(state["id"], id.as_str(), "{stage}: {state}");
+        // runc shows createContainer the pid as seen inside (1); burrow the
+        // host's: both name the container's process.
+        let seen = state["pid"].as_i64();
+        assert!(
+            seen == Some(pid as i64) || (stage == "createContainer.json" && seen == Some(1)),
+            "{stage}: {state}"
+        );
+    }
+    assert!(!out.join("startContainer.json").exists());
+    oci.cmd(&["start", &id]).ok();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !(out.join("startContainer.json").exists() && out.join("poststart.json").exists()) {
+        assert!(
+            Instant::now() < deadline,
+            "startContainer and poststart should have run"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(read("poststart.json")["id"], id.as_str());
+    oci.cmd(&["delete", "--force", &id]).ok();
+    assert_eq!(read("poststop.json")["id"], id.as_str());
+
+    // A failing createRuntime hook fails create, naming it.
+    oci.edit(|c| c["hooks"] = json!({"createRuntime": [{"path": "/bin/false"}]}));
+    let id2 = oci.id("hooks-fail");
+    oci.cmd(&["create", "--bundle", &oci.bundle_arg(), &id2])
+        .refused(&["hook", "createRuntime", "false"]);
+    assert!(oci.list().is_empty(), "{:?}", oci.list());
+}

@@ -201,6 +201,14 @@ pub fn to_spec(
         }
         (false, None) => {}
     }
+    let hooks = crate::hooks::Hooks::of(config);
+    b = b.pause_before_pivot(hooks.need_pause());
+    for h in &hooks.create_container {
+        b = b.hook_before_pivot(crate::hooks::to_core(h));
+    }
+    for h in &hooks.start_container {
+        b = b.hook_before_exec(crate::hooks::to_core(h));
+    }
     if let Some(gate) = gate {
         b = b.start_gate(gate);
     }
@@ -245,14 +253,6 @@ fn namespace(typ: LinuxNamespaceType) -> Namespace {
 fn check_unsupported(config: &Spec) -> Result<()> {
     if let Some(process) = config.process() {
         check_process(process)?;
-    }
-    if config.hooks().as_ref().is_some_and(|h| {
-        serde_json::to_value(h).is_ok_and(|v| {
-            v.as_object()
-                .is_some_and(|o| o.values().any(|list| list.as_array().is_some_and(|a| !a.is_empty())))
-        })
-    }) {
-        return refuse("hooks", "hooks are not supported yet");
     }
     check_linux(config)
 }

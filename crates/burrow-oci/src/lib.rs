@@ -14,6 +14,7 @@ pub mod convert;
 pub mod default_spec;
 pub mod error;
 pub mod features;
+pub mod hooks;
 pub mod lifecycle;
 pub mod resources;
 pub mod state;

@@ -30,7 +30,7 @@ pub struct CreateOptions {
 /// Set the container up and leave it waiting for `start`.
 pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<()> {
     let _lock = store.lock()?;
-    let (mut spec, mut record, resources) = prepare(store, id, opts, true)?;
+    let (mut spec, mut record, resources, hooks) = prepare(store, id, opts, true)?;
     let fifo = store.fifo(id);
     let made = make_dir_and_fifo(store, id, &fifo).and_then(|()| {
         let made = cgroups::make(&record.cgroups, record.cgroups_asked_for)?;
@@ -40,7 +40,7 @@ pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<()> {
             crate::resources::apply(r, devices, &made.leaves)?;
         }
         spec.cgroups = made.leaves;
-        let mut container = burrow::spawn(&spec)?;
+        let mut container = burrow::spawn_with_pause(&spec, at_pause(&record, &hooks))?;
         let recorded = finish_record(store, record.clone(), container.pid().as_raw(), opts);
         if recorded.is_err() {
             // Not recorded means not reachable by any command: end it.
@@ -115,7 +115,41 @@ fn prepare(store: &Store, id: &str, opts: &CreateOptions, gated: bool) -> Result
                 .unwrap_or_default(),
         )
     });
-    Ok((spec, record, resources))
+    let hooks = crate::hooks::Hooks::of(&config);
+    Ok((spec, record, resources, hooks))
+}
+
+/// The state a hook reads on its standard input.
+fn hook_state(record: &Record, pid: i32, status: &str) -> String {
+    serde_json::json!({
+        "ociVersion": crate::state::OCI_VERSION,
+        "id": record.id,
+        "status": status,
+        "pid": pid,
+        "bundle": record.bundle,
+        "annotations": record.annotations,
+    })
+    .to_string()
+}
+
+/// Run the createRuntime hooks at the container's pause; their state (with
+/// the pid) also goes to the hooks the container runs itself.
+fn at_pause<'a>(
+    record: &'a Record,
+    hooks: &'a crate::hooks::Hooks,
+) -> impl FnOnce(nix::unistd::Pid) -> burrow::Result<Option<String>> + 'a {
+    move |pid| {
+        let state = hook_state(record, pid.as_raw(), "creating");
+        crate::hooks::run("createRuntime", &hooks.create_runtime, &state).map_err(|e| {
+            burrow::Error::Setup(burrow::SetupError {
+                step: burrow::Step::Hook,
+                path: None,
+                errno: None,
+                message: e.to_string(),
+            })
+        })?;
+        Ok(Some(state))
+    }
 }
 
 /// What `prepare` makes: the core spec, the record to save, the resources
@@ -124,6 +158,7 @@ type Prepared = (
     burrow::ContainerSpec,
     Record,
     Option<(oci_spec::runtime::LinuxResources, Vec<oci_spec::runtime::LinuxDevice>)>,
+    crate::hooks::Hooks,
 );
 
 fn make_dir_and_fifo(store: &Store, id: &str, fifo: &Path) -> Result<()> {
@@ -180,7 +215,16 @@ pub fn start(store: &Store, id: &str) -> Result<()> {
             }
         }
     }
-    std::fs::remove_file(&fifo).map_err(|e| OciError::io(format!("removing {}", fifo.display()), e))
+    std::fs::remove_file(&fifo).map_err(|e| OciError::io(format!("removing {}", fifo.display()), e))?;
+    if let Ok(config) = convert::load(&record.bundle) {
+        let hooks = crate::hooks::Hooks::of(&config);
+        crate::hooks::run_warning(
+            "poststart",
+            &hooks.poststart,
+            &hook_state(&record, record.pid, "running"),
+        );
+    }
+    Ok(())
 }
 
 use std::os::unix::fs::OpenOptionsExt;
@@ -306,7 +350,12 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<()> {
         let _ = poll(&mut fds, PollTimeout::from(5000u16));
     }
     cgroups::remove(&record.cgroups);
-    store.remove(id)
+    store.remove(id)?;
+    if let Ok(config) = convert::load(&record.bundle) {
+        let hooks = crate::hooks::Hooks::of(&config);
+        crate::hooks::run_warning("poststop", &hooks.poststop, &hook_state(&record, 0, "stopped"));
+    }
+    Ok(())
 }
 
 /// Create and start; in the foreground wait for the container and return
@@ -317,9 +366,9 @@ pub fn run(store: &Store, id: &str, opts: &CreateOptions, detach: bool) -> Resul
         start(store, id)?;
         return Ok(0);
     }
-    let (spec, record) = {
+    let (spec, record, hooks) = {
         let _lock = store.lock()?;
-        let (mut spec, mut record, resources) = prepare(store, id, opts, false)?;
+        let (mut spec, mut record, resources, hooks) = prepare(store, id, opts, false)?;
         let dir = store.dir(id);
         std::fs::create_dir(&dir).map_err(|e| OciError::io(format!("creating {}", dir.display()), e))?;
         match cgroups::make(&record.cgroups, record.cgroups_asked_for) {
@@ -341,15 +390,22 @@ pub fn run(store: &Store, id: &str, opts: &CreateOptions, detach: bool) -> Resul
             let _ = store.remove(id);
             return Err(e);
         }
-        (spec, record)
+        (spec, record, hooks)
     };
+    let (spec, record, hooks) = (spec, record, hooks);
     let dirs = record.cgroups.clone();
     let mut saved = Ok(());
-    let status = burrow::run_with_hook(&spec, |pid| {
-        saved = finish_record(store, record, pid.as_raw(), opts);
+    let status = burrow::run_with_pause(&spec, at_pause(&record, &hooks), |pid| {
+        saved = finish_record(store, record.clone(), pid.as_raw(), opts);
+        crate::hooks::run_warning(
+            "poststart",
+            &hooks.poststart,
+            &hook_state(&record, pid.as_raw(), "running"),
+        );
     });
     cgroups::remove(&dirs);
     let _ = store.remove(id);
+    crate::hooks::run_warning("poststop", &hooks.poststop, &hook_state(&record, 0, "stopped"));
     saved?;
     Ok(status?.code())
 }

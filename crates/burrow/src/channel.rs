@@ -19,6 +19,12 @@ use crate::error::{Error, Result, SetupError};
 pub enum Message {
     /// Parent → child: the id maps are written; go on with setup.
     Go,
+    /// Parent → child, at the pause: what the hooks should read on their
+    /// standard input from now on (an OCI front sends the state with pid).
+    HookInput(String),
+    /// Child → parent: the mounts are done; waiting for Go before
+    /// `pivot_root` (see `ContainerSpec::pause_before_pivot`).
+    Paused,
     /// Child → parent: setup is done and a closure payload is starting.
     Started,
     /// Child → parent: setup is done and the container waits at its start

@@ -40,6 +40,11 @@ pub enum Step {
     Capabilities,
     /// Making the terminal and sending it to the console socket.
     Terminal,
+    /// Running a hook command.
+    Hook,
+    /// Waiting while the caller does its work at the pause before
+    /// `pivot_root`.
+    Pause,
     /// Waiting at the start gate, then reopening it.
     StartGate,
     /// `pivot_root` into the new root and detaching the old one.

@@ -85,6 +85,15 @@ impl Command {
         }
     }
 
+    /// A command run from an explicit program path (no `PATH` search).
+    pub fn with_path(path: &Path, argv: &[String]) -> Self {
+        Command {
+            program: path.display().to_string(),
+            candidates: vec![CString::new(path.as_os_str().as_bytes()).unwrap_or_default()],
+            argv: CStrings::new(argv.iter().map(|a| a.clone().into_bytes())),
+        }
+    }
+
     /// Replace the process image; returns only on failure, preferring a
     /// "permission denied" over "not found" as shells do.
     pub fn exec(&self, env: &CStrings) -> SetupError {

@@ -74,6 +74,7 @@ mod channel;
 mod error;
 mod excursion;
 mod exec;
+mod hooks;
 mod idmap;
 mod namespace;
 mod pidfd;
@@ -90,6 +91,7 @@ pub use capabilities::Capabilities;
 pub use error::{Error, Result, SetupError, Step};
 pub use excursion::Excursion;
 pub use exec::DEFAULT_PATH;
+pub use hooks::HookCommand;
 pub use idmap::{find_helper, IdMap};
 pub use namespace::{Namespace, NamespaceSet};
 pub use pidfd::{open_pidfd, signal_pidfd};
@@ -97,8 +99,8 @@ pub use probe::{
     cgroup_layout, probe, setgroups_supported, unprivileged_user_namespace_supported, user_namespace_supported,
     CgroupLayout, Probe,
 };
-pub use run::{run, run_with_hook, FORWARDED_SIGNALS};
-pub use spawn::{spawn, Container};
+pub use run::{run, run_with_hook, run_with_pause, FORWARDED_SIGNALS};
+pub use spawn::{spawn, spawn_with_pause, Container};
 pub use spec::{Closure, ContainerSpec, ContainerSpecBuilder, Limits, Mount, Payload, Rlimit, Root, User};
 pub use status::ExitStatus;
 pub use terminal::Terminal;

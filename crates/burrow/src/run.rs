@@ -11,7 +11,7 @@ use nix::unistd::Pid;
 
 use crate::error::{Error, Result};
 use crate::namespace::Namespace;
-use crate::spawn::{spawn, Container};
+use crate::spawn::{spawn_with_pause, Container};
 use crate::spec::ContainerSpec;
 use crate::status::ExitStatus;
 
@@ -42,12 +42,21 @@ pub fn run(spec: &ContainerSpec) -> Result<ExitStatus> {
 /// The signals are blocked in the calling thread while it waits; a
 /// multi-threaded program should block them in its other threads too.
 pub fn run_with_hook(spec: &ContainerSpec, spawned: impl FnOnce(Pid)) -> Result<ExitStatus> {
+    run_with_pause(spec, |_| Ok(None), spawned)
+}
+
+/// [`run_with_hook`] with [`crate::spawn_with_pause`]'s `at_pause` too.
+pub fn run_with_pause(
+    spec: &ContainerSpec,
+    at_pause: impl FnOnce(Pid) -> Result<Option<String>>,
+    spawned: impl FnOnce(Pid),
+) -> Result<ExitStatus> {
     let mut mask = SigSet::empty();
     FORWARDED_SIGNALS.iter().for_each(|s| mask.add(*s));
     let old = mask
         .thread_swap_mask(SigmaskHow::SIG_BLOCK)
         .map_err(|e| Error::sys("blocking signals to forward", e))?;
-    let result = spawn(spec).and_then(|mut container| {
+    let result = spawn_with_pause(spec, at_pause).and_then(|mut container| {
         spawned(container.pid());
         let forwarded = forward_until_exit(&container, &mask, spec.namespaces.contains(Namespace::Pid));
         let status = container.wait()?;

@@ -26,6 +26,7 @@ use crate::capabilities::{self, CapSets};
 use crate::channel::{self, InFlight, Message};
 use crate::error::{Error, Result, SetupError, Step};
 use crate::exec::{CStrings, Command};
+use crate::hooks;
 use crate::idmap;
 use crate::namespace::Namespace;
 use crate::rootfs;
@@ -90,6 +91,18 @@ impl Container {
 /// A failure at any step comes back as [`Error::Setup`] naming the step,
 /// path and errno, and the half-made container is reaped.
 pub fn spawn(spec: &ContainerSpec) -> Result<Container> {
+    spawn_with_pause(spec, |_| Ok(None))
+}
+
+/// [`spawn`], calling `at_pause` with the container's pid while it waits
+/// before `pivot_root` (when `spec.pause_before_pivot` asks for it): its
+/// namespaces exist and its mounts are done. An error from `at_pause`
+/// aborts the container; a string it returns becomes the standard input
+/// of the container's hooks. An OCI front runs its runtime-side hooks there.
+pub fn spawn_with_pause(
+    spec: &ContainerSpec,
+    at_pause: impl FnOnce(Pid) -> Result<Option<String>>,
+) -> Result<Container> {
     spec.validate()?;
     // Everything the child needs is prepared here, before the fork.
     let plan = ChildPlan::new(spec)?;
@@ -120,7 +133,7 @@ pub fn spawn(spec: &ContainerSpec) -> Result<Container> {
                 pidfd,
                 status: None,
             };
-            let outcome = handshake(spec, &mut container, &mut parent_end);
+            let outcome = handshake(spec, &mut container, &mut parent_end, at_pause);
             in_flight.release(parent_end.as_raw_fd());
             drop(parent_end);
             match outcome {
@@ -172,7 +185,13 @@ impl ChildPlan {
 }
 
 /// The parent's half of setup: maps, go-ahead, and the child's verdict.
-fn handshake(spec: &ContainerSpec, container: &mut Container, channel: &mut UnixStream) -> Result<()> {
+fn handshake(
+    spec: &ContainerSpec,
+    container: &mut Container,
+    channel: &mut UnixStream,
+    at_pause: impl FnOnce(Pid) -> Result<Option<String>>,
+) -> Result<()> {
+    let mut at_pause = Some(at_pause);
     if spec.namespaces.contains(Namespace::User) {
         let _span = tracing::debug_span!("step", name = "id_maps").entered();
         idmap::write_maps(container.pid, &spec.uid_maps, &spec.gid_maps)?;
@@ -187,6 +206,12 @@ fn handshake(spec: &ContainerSpec, container: &mut Container, channel: &mut Unix
         match channel::recv(channel)? {
             Some(Message::Exec) if !exec_announced && matches!(spec.payload, Payload::Command(_)) => {
                 exec_announced = true
+            }
+            Some(Message::Paused) if spec.pause_before_pivot => {
+                if let Some(input) = at_pause.take().map(|f| f(container.pid)).transpose()?.flatten() {
+                    channel::send(channel, &Message::HookInput(input))?;
+                }
+                channel::send(channel, &Message::Go)?;
             }
             None if exec_announced => return Ok(()),
             Some(Message::Started) if matches!(spec.payload, Payload::Closure(_)) => return Ok(()),
@@ -303,11 +328,20 @@ fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream)
         ),
         None => None,
     };
+    let mut hook_input = None;
     // The console socket is a host path: connect before the root changes.
     let console = spec.terminal.as_ref().map(terminal::connect).transpose()?;
     if spec.builds_root() {
         rootfs::make_private(spec.propagation)?;
-        rootfs::build_and_enter(spec)?;
+        rootfs::build_and_enter(spec, || {
+            if spec.pause_before_pivot {
+                channel::send(channel, &Message::Paused).map_err(|e| channel_error(e.to_string()))?;
+                hook_input = wait_for_go(channel)?;
+            }
+            spec.hooks_before_pivot
+                .iter()
+                .try_for_each(|h| hooks::run(h, hook_input.as_deref()))
+        })?;
     }
     if let (Some(t), Some(socket)) = (&spec.terminal, console) {
         terminal::attach(t, socket, spec.user.as_ref().map(|u| (u.uid, u.gid)))?;
@@ -340,6 +374,16 @@ fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream)
     }
     if let Some(gate) = gate {
         wait_at_gate(channel, gate);
+    }
+    for hook in &spec.hooks_before_exec {
+        if let Err(report) = hooks::run(hook, hook_input.as_deref()) {
+            if spec.start_gate.is_some() {
+                // The parent is gone after the gate: say it on stderr.
+                eprintln!("burrow: container setup failed: {report}");
+                sys::exit_now(125);
+            }
+            return Err(report);
+        }
     }
     match (&spec.payload, &plan.command) {
         // After the gate the parent is gone: report an exec failure on
@@ -391,12 +435,17 @@ fn set_parent_death_signal(signal: i32) -> Result<(), SetupError> {
         .map_err(|e| SetupError::sys(Step::Handshake, None, e, "cannot set the parent-death signal"))
 }
 
-fn wait_for_go(channel: &mut UnixStream) -> Result<(), SetupError> {
-    match channel::recv(channel) {
-        Ok(Some(Message::Go)) => Ok(()),
-        Ok(None) => Err(channel_error("the parent went away before writing the id maps".into())),
-        Ok(Some(other)) => Err(channel_error(format!("expected Go, got {other:?}"))),
-        Err(e) => Err(channel_error(e.to_string())),
+/// Wait for Go; return the hook input the parent sent before it, if any.
+fn wait_for_go(channel: &mut UnixStream) -> Result<Option<String>, SetupError> {
+    let mut input = None;
+    loop {
+        match channel::recv(channel) {
+            Ok(Some(Message::Go)) => return Ok(input),
+            Ok(Some(Message::HookInput(s))) => input = Some(s),
+            Ok(None) => return Err(channel_error("the parent went away before Go".into())),
+            Ok(Some(other)) => return Err(channel_error(format!("expected Go, got {other:?}"))),
+            Err(e) => return Err(channel_error(e.to_string())),
+        }
     }
 }
 

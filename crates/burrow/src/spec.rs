@@ -255,6 +255,15 @@ pub struct ContainerSpec {
     /// Pass fds 3 to 3+N-1 of the caller on to the payload (all others
     /// are closed on exec).
     pub preserve_fds: u32,
+    /// Commands the container process runs after its mounts, just before
+    /// `pivot_root` (host paths still reachable), in order.
+    pub hooks_before_pivot: Vec<crate::HookCommand>,
+    /// Commands the container process runs inside its new root just
+    /// before exec (after the start gate), in order.
+    pub hooks_before_exec: Vec<crate::HookCommand>,
+    /// Stop before `pivot_root` (and before `hooks_before_pivot`) until
+    /// the caller of [`crate::spawn_with_pause`] has done its work.
+    pub pause_before_pivot: bool,
     /// A FIFO on the host: when set, the container finishes setup, reports
     /// [`crate::Container`] ready, and then waits until someone opens the
     /// FIFO for reading (an OCI `start`) before it execs.
@@ -446,6 +455,12 @@ impl ContainerSpec {
         if let Some(gate) = &self.start_gate {
             validate_path("start_gate", gate)?;
         }
+        if !self.builds_root() && (self.pause_before_pivot || !self.hooks_before_pivot.is_empty()) {
+            return Err(Error::spec(
+                "hooks_before_pivot",
+                "there is no pivot_root without a root of its own",
+            ));
+        }
         let kind = self.propagation & !libc::MS_REC;
         if kind != libc::MS_PRIVATE && kind != libc::MS_SLAVE {
             return Err(Error::spec(
@@ -555,6 +570,9 @@ impl Default for ContainerSpecBuilder {
                 cgroups: Vec::new(),
                 propagation: libc::MS_REC | libc::MS_PRIVATE,
                 terminal: None,
+                hooks_before_pivot: Vec::new(),
+                hooks_before_exec: Vec::new(),
+                pause_before_pivot: false,
                 start_gate: None,
             },
             guest_ids: None,
@@ -787,6 +805,24 @@ impl ContainerSpecBuilder {
     /// Give the payload exactly these capability sets.
     pub fn capabilities(mut self, caps: crate::Capabilities) -> Self {
         self.spec.capabilities = Some(caps);
+        self
+    }
+
+    /// Run `hook` in the container process just before `pivot_root`.
+    pub fn hook_before_pivot(mut self, hook: crate::HookCommand) -> Self {
+        self.spec.hooks_before_pivot.push(hook);
+        self
+    }
+
+    /// Run `hook` in the container just before exec.
+    pub fn hook_before_exec(mut self, hook: crate::HookCommand) -> Self {
+        self.spec.hooks_before_exec.push(hook);
+        self
+    }
+
+    /// Pause before `pivot_root` for [`crate::spawn_with_pause`]'s callback.
+    pub fn pause_before_pivot(mut self, yes: bool) -> Self {
+        self.spec.pause_before_pivot = yes;
         self
     }
 

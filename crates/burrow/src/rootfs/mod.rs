@@ -55,8 +55,11 @@ pub(crate) fn make_private(propagation: u64) -> Result<(), SetupError> {
 /// under the base stay reachable because they are opened beforehand.
 const EPHEMERAL_BASES: [&str; 4] = ["/tmp", "/mnt", "/run", "/dev"];
 
-/// Build the whole root and pivot into it.
-pub(crate) fn build_and_enter(spec: &ContainerSpec) -> Result<(), SetupError> {
+/// Build the whole root and pivot into it; `before_pivot` runs in between.
+pub(crate) fn build_and_enter(
+    spec: &ContainerSpec,
+    before_pivot: impl FnOnce() -> Result<(), SetupError>,
+) -> Result<(), SetupError> {
     let sources = Sources::open(spec)?;
     let base = mount_root(&spec.root)?;
     let root = RootDir::open(&base)?;
@@ -70,6 +73,7 @@ pub(crate) fn build_and_enter(spec: &ContainerSpec) -> Result<(), SetupError> {
     }
     drop(root);
     drop(sources);
+    before_pivot()?;
     {
         let _span = tracing::debug_span!("step", name = "pivot_root").entered();
         pivot::enter(&base)?;
