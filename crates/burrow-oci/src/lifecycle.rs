@@ -538,7 +538,14 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOptions) -> Result<i32> {
         }
         Ok(0)
     } else {
-        Ok(excursion.run_command(&args)?.code())
+        let mut written = Ok(());
+        let status = excursion.run_command_with(&args, |pid| {
+            if let Some(pid_file) = &opts.pid_file {
+                written = write_atomically(pid_file, pid.to_string().as_bytes());
+            }
+        })?;
+        written?;
+        Ok(status.code())
     }
 }
 

@@ -156,18 +156,24 @@ impl Excursion {
 
     /// Run `argv` inside the container and return its exit status.
     pub fn run_command(&self, argv: &[String]) -> Result<ExitStatus> {
-        self.command(argv, false).map(|(status, _)| status)
+        self.run_command_with(argv, |_| {})
+    }
+
+    /// [`Self::run_command`], calling `spawned` with the command's pid on
+    /// the host as soon as it has been forked (for a pid file).
+    pub fn run_command_with(&self, argv: &[String], spawned: impl FnMut(Pid)) -> Result<ExitStatus> {
+        self.command(argv, false, spawned).map(|(status, _)| status)
     }
 
     /// Start `argv` inside the container and return its pid on the host
     /// once it has been exec'd, without waiting for it (it is left to
     /// whoever reaps this process's orphans, as `runc exec --detach` does).
     pub fn spawn_command(&self, argv: &[String]) -> Result<Pid> {
-        let (_, pid) = self.command(argv, true)?;
+        let (_, pid) = self.command(argv, true, |_| {})?;
         pid.ok_or_else(|| Error::Channel("the excursion did not report its pid".into()))
     }
 
-    fn command(&self, argv: &[String], detach: bool) -> Result<(ExitStatus, Option<Pid>)> {
+    fn command(&self, argv: &[String], detach: bool, spawned: impl FnMut(Pid)) -> Result<(ExitStatus, Option<Pid>)> {
         if argv.is_empty() {
             return Err(Error::spec("payload", "the command is empty"));
         }
@@ -182,7 +188,7 @@ impl Excursion {
             .map(terminal::connect)
             .transpose()
             .map_err(Error::Setup)?;
-        let (status, _, pid) = self.excursion(detach, |channel| {
+        let (status, _, pid) = self.excursion(detach, spawned, |channel| {
             if let (Some(t), Some(socket)) = (&self.terminal, console.take()) {
                 terminal::attach(t, socket, self.user.as_ref().map(|u| (u.uid, u.gid)))?;
             }
@@ -221,22 +227,26 @@ impl Excursion {
     /// Run `f` inside the container and return its exit status (its return
     /// value is the exit code), like the seed's `container-excursion`.
     pub fn run(&self, f: impl FnOnce() -> i32) -> Result<ExitStatus> {
-        self.excursion(false, |_| Ok(f())).map(|(status, _, _)| status)
+        self.excursion(false, |_| {}, |_| Ok(f())).map(|(status, _, _)| status)
     }
 
     /// Run `f` inside the container and return the value it returns, like
     /// the seed's `container-excursion*`. The value crosses back as JSON.
     pub fn call<T: Serialize + DeserializeOwned>(&self, f: impl FnOnce() -> T) -> Result<T> {
-        let (status, value, _) = self.excursion(false, |channel| {
-            let value = serde_json::to_value(f()).map_err(|e| SetupError {
-                step: Step::Join,
-                path: None,
-                errno: None,
-                message: format!("cannot encode the excursion's value: {e}"),
-            })?;
-            let _ = channel::send(channel, &Message::Value(value));
-            Ok(0)
-        })?;
+        let (status, value, _) = self.excursion(
+            false,
+            |_| {},
+            |channel| {
+                let value = serde_json::to_value(f()).map_err(|e| SetupError {
+                    step: Step::Join,
+                    path: None,
+                    errno: None,
+                    message: format!("cannot encode the excursion's value: {e}"),
+                })?;
+                let _ = channel::send(channel, &Message::Value(value));
+                Ok(0)
+            },
+        )?;
         match value {
             Some(v) => {
                 serde_json::from_value(v).map_err(|e| Error::Channel(format!("undecodable excursion value: {e}")))
@@ -251,6 +261,7 @@ impl Excursion {
     fn excursion(
         &self,
         detach: bool,
+        mut spawned: impl FnMut(Pid),
         body: impl FnOnce(&mut UnixStream) -> Result<i32, SetupError>,
     ) -> Result<(ExitStatus, Option<serde_json::Value>, Option<Pid>)> {
         let (mut parent_end, mut child_end) =
@@ -274,12 +285,15 @@ impl Excursion {
         in_flight.release(child_end.as_raw_fd());
         drop(child_end);
         let mut value = None;
-        let mut spawned = None;
+        let mut spawned_pid = None;
         let mut outcome = None;
         while let Some(message) = channel::recv(&mut parent_end).transpose() {
             match message {
                 Ok(Message::Value(v)) => value = Some(v),
-                Ok(Message::Spawned(pid)) => spawned = Some(Pid::from_raw(pid)),
+                Ok(Message::Spawned(pid)) => {
+                    spawned(Pid::from_raw(pid));
+                    spawned_pid = Some(Pid::from_raw(pid));
+                }
                 Ok(Message::Exec) => {}
                 // A report of failure outranks the exit status that follows it.
                 Ok(Message::Exited(status)) => outcome = outcome.or(Some(Ok(status))),
@@ -292,7 +306,7 @@ impl Excursion {
         drop(parent_end);
         let helper_status = reap(helper)?;
         let status = outcome.unwrap_or(Err(Error::Vanished(helper_status)))?;
-        Ok((status, value, spawned))
+        Ok((status, value, spawned_pid))
     }
 
     /// In the helper: join every namespace at once, then fork the process
@@ -353,12 +367,15 @@ impl Excursion {
                 let _ = channel::send(channel, &Message::Spawned(pid.as_raw()));
                 Ok(ExitStatus::Exited(0))
             }
-            Forked::Parent { pid, .. } => reap(pid).map_err(|e| SetupError {
-                step: Step::Join,
-                path: None,
-                errno: None,
-                message: e.to_string(),
-            }),
+            Forked::Parent { pid, .. } => {
+                let _ = channel::send(channel, &Message::Spawned(pid.as_raw()));
+                reap(pid).map_err(|e| SetupError {
+                    step: Step::Join,
+                    path: None,
+                    errno: None,
+                    message: e.to_string(),
+                })
+            }
         }
     }
 }
