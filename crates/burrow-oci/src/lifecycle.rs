@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::os::fd::AsFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -226,8 +227,6 @@ pub fn start(store: &Store, id: &str) -> Result<()> {
     }
     Ok(())
 }
-
-use std::os::unix::fs::OpenOptionsExt;
 
 fn wrong_state(id: &str, status: Status, what: &str) -> OciError {
     OciError::WrongState {
