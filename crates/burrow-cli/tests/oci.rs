@@ -1641,3 +1641,77 @@ fn hooks_run_at_every_stage() {
         .refused(&["hook", "createRuntime", "false"]);
     assert!(oci.list().is_empty(), "{:?}", oci.list());
 }
+
+/// A hook that never reads its (large) input cannot hurt the runtime, and
+/// a hook's timeout is enforced.
+#[test]
+fn hooks_that_ignore_their_input_or_run_too_long() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["true"]);
+    oci.edit(|c| {
+        c["annotations"] = json!({"big": "x".repeat(200_000)});
+        c["hooks"] = json!({
+            "createRuntime": [{"path": "/bin/true"}],
+            "poststop": [{"path": "/bin/true"}]
+        });
+    });
+    oci.run("hook-no-read").ok();
+    oci.edit(|c| {
+        c["annotations"] = json!({});
+        c["hooks"] = json!({"createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "5"], "timeout": 1}]});
+    });
+    let started = Instant::now();
+    oci.run("hook-timeout").refused(&["timed out", "timeout", "time"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the timeout was not enforced"
+    );
+    assert!(oci.list().is_empty(), "{:?}", oci.list());
+}
+
+/// Device access is restricted even when the config has no rules.
+#[test]
+fn devices_are_restricted_without_rules() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&[
+        "sh",
+        "-c",
+        "mknod /dev/fuse2 c 10 229 && (exec 3<>/dev/fuse2) 2>/dev/null || echo denied",
+    ]);
+    oci.edit(|c| {
+        c["linux"].as_object_mut().unwrap().remove("resources");
+        for set in ["bounding", "effective", "permitted"] {
+            append(&mut c["process"]["capabilities"][set], json!("CAP_MKNOD"));
+        }
+    });
+    let out = oci.run("no-device-rules");
+    out.ok();
+    assert_eq!(out.stdout, "denied\n", "{out}");
+}
+
+/// Joining the host's own network namespace by path does not make its
+/// sysctls the container's.
+#[test]
+fn a_sysctl_in_a_joined_host_namespace_is_refused() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["true"]);
+    oci.edit(|c| {
+        let list: Vec<Value> = c["linux"]["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["type"] != "network")
+            .cloned()
+            .chain([json!({"type": "network", "path": "/proc/self/ns/net"})])
+            .collect();
+        c["linux"]["namespaces"] = json!(list);
+        c["linux"]["sysctl"] = json!({"net.unix.max_dgram_qlen": "11"});
+    });
+    let before = std::fs::read_to_string("/proc/sys/net/unix/max_dgram_qlen").unwrap();
+    oci.run("host-netns-sysctl")
+        .refused(&["net.unix.max_dgram_qlen", "sysctl", "host"]);
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/net/unix/max_dgram_qlen").unwrap(),
+        before
+    );
+}

@@ -74,6 +74,12 @@ pub fn dirs(cgroups_path: &Path) -> Result<Vec<PathBuf>> {
         });
     }
     let relative = cgroups_path.strip_prefix("/").unwrap_or(cgroups_path);
+    if relative.as_os_str().is_empty() || relative == Path::new(".") {
+        return Err(OciError::Field {
+            field: "linux.cgroupsPath".into(),
+            reason: format!("{text:?} names no cgroup of its own"),
+        });
+    }
     Ok(hierarchies()
         .into_iter()
         .map(|h| {
@@ -105,6 +111,15 @@ pub fn make(dirs: &[PathBuf], warn: bool) -> Result<Made> {
     let mut made = Made::default();
     let mut skipped = Vec::new();
     for dir in dirs {
+        // A cgroup that exists already must be empty: otherwise `ps`,
+        // `kill --all` and `delete` would reach processes not ours.
+        if !tree_procs(dir).is_empty() {
+            remove(&made.created, &[]);
+            return Err(OciError::Field {
+                field: "linux.cgroupsPath".into(),
+                reason: format!("{} already has processes in it", dir.display()),
+            });
+        }
         let missing: Vec<PathBuf> = dir
             .ancestors()
             .take_while(|d| !d.exists())
@@ -126,7 +141,7 @@ pub fn make(dirs: &[PathBuf], warn: bool) -> Result<Made> {
                 skipped.push(dir.display().to_string())
             }
             Err(e) => {
-                remove(&made.created);
+                remove(&made.created, &[]);
                 return Err(OciError::io(format!("creating cgroup {}", dir.display()), e));
             }
         }
@@ -138,6 +153,29 @@ pub fn make(dirs: &[PathBuf], warn: bool) -> Result<Made> {
         );
     }
     Ok(made)
+}
+
+/// Every process in the cgroup `dir` and the cgroups below it.
+pub fn tree_procs(dir: &Path) -> Vec<i32> {
+    let mut pids: Vec<i32> = std::fs::read_to_string(dir.join("cgroup.procs"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    for sub in subdirs(dir) {
+        pids.extend(tree_procs(&sub));
+    }
+    pids
+}
+
+fn subdirs(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path())
+        .collect()
 }
 
 /// Copy `cpuset.cpus` and `cpuset.mems` from the parent into a new v1
@@ -156,28 +194,48 @@ fn inherit_cpuset(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Kill what is left in the cgroups and remove them, deepest first.
-pub fn remove(dirs: &[PathBuf]) {
-    for dir in dirs.iter().rev() {
+/// Remove a container's cgroups: kill every process left in its `leaves`
+/// (and the cgroups it made below them), remove those below-cgroups
+/// deepest first, then the directories burrow `created` (deepest first;
+/// a parent that another container uses now is left alone).
+pub fn remove(created: &[PathBuf], leaves: &[PathBuf]) {
+    for leaf in leaves {
         let deadline = Instant::now() + Duration::from_secs(2);
         loop {
-            let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
-            for pid in procs.lines().filter_map(|p| p.parse::<i32>().ok()) {
-                if let Ok(fd) = burrow::open_pidfd(pid) {
+            let pids = tree_procs(leaf);
+            for pid in &pids {
+                if let Ok(fd) = burrow::open_pidfd(*pid) {
                     let _ = burrow::signal_pidfd(std::os::fd::AsFd::as_fd(&fd), libc::SIGKILL);
                 }
             }
+            if pids.is_empty() || Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        remove_below(leaf);
+    }
+    for dir in created.iter().rev() {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
             match std::fs::remove_dir(dir) {
                 Ok(()) => break,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
-                // Processes that were just killed take a moment to leave;
-                // a parent that another container still uses stays.
-                Err(_) if !procs.trim().is_empty() && Instant::now() < deadline => {
+                // Killed processes take a moment to leave their cgroup.
+                Err(_) if leaves.contains(dir) && !tree_procs(dir).is_empty() && Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(10))
                 }
                 Err(_) => break,
             }
         }
+    }
+}
+
+/// Remove the cgroups below `dir`, deepest first.
+fn remove_below(dir: &Path) {
+    for sub in subdirs(dir) {
+        remove_below(&sub);
+        let _ = std::fs::remove_dir(&sub);
     }
 }
 

@@ -4,9 +4,7 @@
 //! in its own (see `burrow::HookCommand`). Each hook reads the container's
 //! state on its standard input.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use oci_spec::runtime::{Hook, Spec};
 
@@ -67,52 +65,15 @@ pub fn to_core(hook: &Hook) -> burrow::HookCommand {
     }
 }
 
-/// Run `hooks` of `stage` here, in order, each with `state` on stdin. The
-/// first failure (exit, signal, timeout) is returned, naming the hook.
+/// Run `hooks` of `stage` here, in order, each with `state` on stdin (by
+/// the core's runner: no SIGPIPE, a timeout from the start, no inherited
+/// fds). The first failure is returned, naming the hook.
 pub fn run(stage: &str, hooks: &[Hook], state: &str) -> Result<()> {
     for (i, hook) in hooks.iter().enumerate() {
-        let fail = |why: String| OciError::Field {
+        to_core(hook).run(Some(state)).map_err(|report| OciError::Field {
             field: format!("hooks.{stage}[{i}]"),
-            reason: format!("{}: {why}", hook.path().display()),
-        };
-        let mut cmd = Command::new(hook.path());
-        if let Some(args) = hook.args() {
-            if let Some((argv0, rest)) = args.split_first() {
-                std::os::unix::process::CommandExt::arg0(&mut cmd, argv0);
-                cmd.args(rest);
-            }
-        }
-        cmd.env_clear();
-        for kv in hook.env().clone().unwrap_or_default() {
-            if let Some((k, v)) = kv.split_once('=') {
-                cmd.env(k, v);
-            }
-        }
-        let mut child = cmd.stdin(Stdio::piped()).spawn().map_err(|e| fail(e.to_string()))?;
-        if let Some(mut stdin) = child.stdin.take() {
-            let _ = stdin.write_all(state.as_bytes());
-        }
-        let deadline = hook
-            .timeout()
-            .filter(|t| *t > 0)
-            .map(|t| Instant::now() + Duration::from_secs(t as u64));
-        let status = loop {
-            if let Some(status) = child.try_wait().map_err(|e| fail(e.to_string()))? {
-                break status;
-            }
-            if deadline.is_some_and(|d| Instant::now() > d) {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(fail(format!(
-                    "timed out after {} s",
-                    hook.timeout().unwrap_or_default()
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        if !status.success() {
-            return Err(fail(format!("ended with {status}")));
-        }
+            reason: report.to_string(),
+        })?;
     }
     Ok(())
 }

@@ -33,14 +33,9 @@ pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<()> {
     let _lock = store.lock()?;
     let (mut spec, mut record, resources, hooks) = prepare(store, id, opts, true)?;
     let fifo = store.fifo(id);
+    let intended = std::mem::take(&mut record.cgroups);
     let made = make_dir_and_fifo(store, id, &fifo).and_then(|()| {
-        let made = cgroups::make(&record.cgroups, record.cgroups_asked_for)?;
-        record.cgroups = made.created;
-        record.placement = made.leaves.clone();
-        if let Some((r, devices)) = &resources {
-            crate::resources::apply(r, devices, &made.leaves)?;
-        }
-        spec.cgroups = made.leaves;
+        place(store, &mut record, &mut spec, &intended, resources.as_ref())?;
         let mut container = burrow::spawn_with_pause(&spec, at_pause(&record, &hooks))?;
         let recorded = finish_record(store, record.clone(), container.pid().as_raw(), opts);
         if recorded.is_err() {
@@ -51,10 +46,40 @@ pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<()> {
         recorded
     });
     if made.is_err() {
-        cgroups::remove(&record.cgroups);
-        let _ = store.remove(id);
+        undo(store, &record, &hooks);
     }
     made
+}
+
+/// Make the container's cgroups (recording them at once, so a `create`
+/// killed from here on leaves something `delete --force` can clean), and
+/// apply its resources there.
+fn place(
+    store: &Store,
+    record: &mut Record,
+    spec: &mut burrow::ContainerSpec,
+    intended: &[PathBuf],
+    resources: Option<&(oci_spec::runtime::LinuxResources, Vec<oci_spec::runtime::LinuxDevice>)>,
+) -> Result<()> {
+    let made = cgroups::make(intended, record.cgroups_asked_for)?;
+    record.cgroups = made.created;
+    record.placement = made.leaves;
+    store.save(record)?;
+    crate::resources::apply(
+        resources.map(|(r, _)| r),
+        resources.map(|(_, d)| d.as_slice()).unwrap_or_default(),
+        &record.placement,
+    )?;
+    spec.cgroups = record.placement.clone();
+    Ok(())
+}
+
+/// Undo a failed create: its cgroups, its state, and the poststop hooks
+/// (which the spec runs whenever a container goes away).
+fn undo(store: &Store, record: &Record, hooks: &crate::hooks::Hooks) {
+    cgroups::remove(&record.cgroups, &record.placement);
+    let _ = store.remove(&record.id);
+    crate::hooks::run_warning("poststop", &hooks.poststop, &hook_state(record, 0, "stopped"));
 }
 
 /// Load and convert the bundle; nothing is created yet.
@@ -75,7 +100,11 @@ fn prepare(store: &Store, id: &str, opts: &CreateOptions, gated: bool) -> Result
     spec.preserve_fds = opts.preserve_fds;
     // Without a cgroupsPath the container still gets a cgroup of its own
     // (named after it, below burrow's), so its processes can be found.
-    let asked = config.linux().as_ref().and_then(|l| l.cgroups_path().clone());
+    let asked = config
+        .linux()
+        .as_ref()
+        .and_then(|l| l.cgroups_path().clone())
+        .filter(|p| !p.as_os_str().is_empty());
     let cgroups_asked_for = asked.is_some();
     let cgroups_path = asked.unwrap_or_else(|| PathBuf::from(id));
     let cgroup_dirs = cgroups::dirs(&cgroups_path)?;
@@ -297,11 +326,7 @@ pub fn kill(store: &Store, id: &str, signal: i32, all: bool) -> Result<()> {
 /// own; else only its own process. Never the caller's whole namespace.
 fn container_processes(record: &Record) -> Vec<i32> {
     let mut pids: Vec<i32> = match record.placement.iter().find(|d| d.join("cgroup.procs").exists()) {
-        Some(leaf) => std::fs::read_to_string(leaf.join("cgroup.procs"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|p| p.parse().ok())
-            .collect(),
+        Some(leaf) => cgroups::tree_procs(leaf),
         None => {
             let theirs = std::fs::read_link(format!("/proc/{}/ns/pid", record.pid));
             let ours = std::fs::read_link("/proc/self/ns/pid");
@@ -348,7 +373,7 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<()> {
         let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
         let _ = poll(&mut fds, PollTimeout::from(5000u16));
     }
-    cgroups::remove(&record.cgroups);
+    cgroups::remove(&record.cgroups, &record.placement);
     store.remove(id)?;
     if let Ok(config) = convert::load(&record.bundle) {
         let hooks = crate::hooks::Hooks::of(&config);
@@ -368,31 +393,16 @@ pub fn run(store: &Store, id: &str, opts: &CreateOptions, detach: bool) -> Resul
     let (spec, record, hooks) = {
         let _lock = store.lock()?;
         let (mut spec, mut record, resources, hooks) = prepare(store, id, opts, false)?;
+        let intended = std::mem::take(&mut record.cgroups);
         let dir = store.dir(id);
         std::fs::create_dir(&dir).map_err(|e| OciError::io(format!("creating {}", dir.display()), e))?;
-        match cgroups::make(&record.cgroups, record.cgroups_asked_for) {
-            Ok(made) => {
-                record.cgroups = made.created;
-                record.placement = made.leaves.clone();
-                spec.cgroups = made.leaves;
-            }
-            Err(e) => {
-                let _ = store.remove(id);
-                return Err(e);
-            }
-        }
-        if let Some(Err(e)) = resources
-            .as_ref()
-            .map(|(r, d)| crate::resources::apply(r, d, &record.placement))
-        {
-            cgroups::remove(&record.cgroups);
-            let _ = store.remove(id);
+        if let Err(e) = place(store, &mut record, &mut spec, &intended, resources.as_ref()) {
+            undo(store, &record, &hooks);
             return Err(e);
         }
         (spec, record, hooks)
     };
-    let (spec, record, hooks) = (spec, record, hooks);
-    let dirs = record.cgroups.clone();
+    let (dirs, leaves) = (record.cgroups.clone(), record.placement.clone());
     let mut saved = Ok(());
     let status = burrow::run_with_pause(&spec, at_pause(&record, &hooks), |pid| {
         saved = finish_record(store, record.clone(), pid.as_raw(), opts);
@@ -402,7 +412,7 @@ pub fn run(store: &Store, id: &str, opts: &CreateOptions, detach: bool) -> Resul
             &hook_state(&record, pid.as_raw(), "running"),
         );
     });
-    cgroups::remove(&dirs);
+    cgroups::remove(&dirs, &leaves);
     let _ = store.remove(id);
     crate::hooks::run_warning("poststop", &hooks.poststop, &hook_state(&record, 0, "stopped"));
     saved?;

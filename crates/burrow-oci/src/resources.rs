@@ -11,8 +11,8 @@ use crate::error::{OciError, Result};
 
 /// Devices every container may use whatever its rules say, as runc adds
 /// them: mknod of anything (opening is what the rules guard), null, zero,
-/// full, tty, random, urandom, console, ptmx, the pts, and tun.
-const ALWAYS_ALLOWED: [&str; 12] = [
+/// full, tty, random, urandom, ptmx, the pts, and tun.
+const ALWAYS_ALLOWED: [&str; 11] = [
     "c *:* m",
     "b *:* m",
     "c 1:3 rwm",
@@ -21,7 +21,6 @@ const ALWAYS_ALLOWED: [&str; 12] = [
     "c 5:0 rwm",
     "c 1:8 rwm",
     "c 1:9 rwm",
-    "c 5:1 rwm",
     "c 5:2 rwm",
     "c 136:* rwm",
     "c 10:200 rwm",
@@ -67,39 +66,49 @@ fn write(dir: &Path, file: &str, value: &str) -> Result<()> {
 }
 
 /// Apply the supported resources to the container's cgroups (`leaves`,
-/// one per hierarchy). A resource asked for where burrow could not place
-/// the container (no delegation) is an error naming the field.
-pub fn apply(resources: &LinuxResources, devices: &[LinuxDevice], leaves: &[PathBuf]) -> Result<()> {
+/// one per hierarchy). Device access is always restricted where a v1
+/// devices cgroup exists, as runc does: deny everything, allow the
+/// config's own device nodes, then its rules (so its explicit denies win),
+/// then the devices every container may use. A resource asked for where
+/// burrow could not place the container (no delegation) is an error naming
+/// the field.
+pub fn apply(resources: Option<&LinuxResources>, devices: &[LinuxDevice], leaves: &[PathBuf]) -> Result<()> {
     let missing = |field: &str, controller: &str| OciError::Unsupported {
         field: field.into(),
         reason: format!("no {controller} cgroup to apply it in (not root, and no delegated cgroup?)"),
     };
-    if let Some(rules) = resources.devices().as_ref().filter(|r| !r.is_empty()) {
-        let dir = leaf_for(leaves, "devices").ok_or_else(|| missing("linux.resources.devices", "devices"))?;
-        if !dir.join("devices.allow").exists() {
+    let rules = resources.and_then(|r| r.devices().clone()).unwrap_or_default();
+    match leaf_for(leaves, "devices").filter(|d| d.join("devices.allow").exists()) {
+        Some(dir) => {
+            write(dir, "devices.deny", "a")?;
+            for d in devices {
+                let kind = serde_json::to_value(d.typ())
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned));
+                let kind = kind.unwrap_or_else(|| "c".into());
+                write(dir, "devices.allow", &format!("{kind} {}:{} rwm", d.major(), d.minor()))?;
+            }
+            for d in &rules {
+                write(dir, if d.allow() { "devices.allow" } else { "devices.deny" }, &rule(d))?;
+            }
+            for allowed in ALWAYS_ALLOWED {
+                write(dir, "devices.allow", allowed)?;
+            }
+        }
+        None if !rules.is_empty() => {
+            let reason = if leaf_for(leaves, "devices").is_some() {
+                "device rules need the cgroup v1 devices controller (cgroup2 device programs are not supported yet)"
+            } else {
+                "no devices cgroup to apply them in (not root, and no delegated cgroup?)"
+            };
             return Err(OciError::Unsupported {
                 field: "linux.resources.devices".into(),
-                reason:
-                    "device rules need the cgroup v1 devices controller (cgroup2 device programs are not supported yet)"
-                        .into(),
+                reason: reason.into(),
             });
         }
-        for d in rules {
-            write(dir, if d.allow() { "devices.allow" } else { "devices.deny" }, &rule(d))?;
-        }
-        for allowed in ALWAYS_ALLOWED {
-            write(dir, "devices.allow", allowed)?;
-        }
-        // The config's own device nodes are usable, as with runc.
-        for d in devices {
-            let kind = serde_json::to_value(d.typ())
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned));
-            let kind = kind.unwrap_or_else(|| "c".into());
-            write(dir, "devices.allow", &format!("{kind} {}:{} rwm", d.major(), d.minor()))?;
-        }
+        None => {}
     }
-    if let Some(limit) = resources.pids().as_ref().map(|p| p.limit()) {
+    if let Some(limit) = resources.and_then(|r| r.pids().as_ref().map(|p| p.limit())) {
         let dir = leaf_for(leaves, "pids").ok_or_else(|| missing("linux.resources.pids", "pids"))?;
         let value = if limit <= 0 {
             "max".to_string()

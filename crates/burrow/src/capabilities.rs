@@ -104,7 +104,15 @@ impl CapSets {
         caps::set(None, CapSet::Inheritable, &self.inheritable).map_err(|e| fail("inheritable", e))?;
         caps::set(None, CapSet::Permitted, &self.permitted).map_err(|e| fail("permitted", e))?;
         caps::clear(None, CapSet::Ambient).map_err(|e| fail("ambient", e))?;
-        for cap in &self.ambient {
+        // The kernel keeps in the ambient set only what is both permitted
+        // and inheritable; like runc, raise what it allows and leave the
+        // rest (runc's own default config asks for ambient capabilities with
+        // an empty inheritable set).
+        for cap in self
+            .ambient
+            .iter()
+            .filter(|c| self.permitted.contains(c) && self.inheritable.contains(c))
+        {
             caps::raise(None, CapSet::Ambient, *cap).map_err(|e| fail("ambient", e))?;
         }
         Ok(())

@@ -190,7 +190,7 @@ impl Excursion {
             .map_err(Error::Setup)?;
         let (status, _, pid) = self.excursion(detach, spawned, |channel| {
             if let (Some(t), Some(socket)) = (&self.terminal, console.take()) {
-                terminal::attach(t, socket, self.user.as_ref().map(|u| (u.uid, u.gid)))?;
+                terminal::attach(t, &socket, self.user.as_ref().map(|u| u.uid))?;
             }
             self.process_settings(caps.as_ref())?;
             sys::cloexec_from(3 + self.preserve_fds)

@@ -161,6 +161,11 @@ struct ChildPlan {
     env: CStrings,
     command: Option<Command>,
     capabilities: Option<CapSets>,
+    /// The start gate FIFO, opened here with the caller's rights (the child
+    /// may already be an unprivileged id of its user namespace).
+    gate: Option<OwnedFd>,
+    /// The console socket, connected here for the same reason.
+    console: Option<UnixStream>,
 }
 
 impl ChildPlan {
@@ -176,6 +181,19 @@ impl ChildPlan {
             ),
             env: CStrings::environment(&spec.env),
             capabilities: spec.capabilities.as_ref().map(|c| c.parse()).transpose()?,
+            gate: match &spec.start_gate {
+                Some(path) => Some(
+                    nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+                        .map_err(|e| Error::sys(format!("opening the start gate {}", path.display()), e))?,
+                ),
+                None => None,
+            },
+            console: spec
+                .terminal
+                .as_ref()
+                .map(terminal::connect)
+                .transpose()
+                .map_err(Error::Setup)?,
             command: match &spec.payload {
                 Payload::Command(argv) => Some(Command::new(argv, &spec.env)),
                 Payload::Closure(_) => None,
@@ -290,7 +308,10 @@ fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream)
         // The caller's other fds (an OCI store lock, say) would stay open in
         // a container that waits for a long time; exec would close them
         // anyway. A closure payload may want them, so it keeps them.
-        sys::close_fds_except(3 + spec.preserve_fds, &[channel.as_raw_fd(), plan.parent.as_raw_fd()]);
+        let mut keep = vec![channel.as_raw_fd(), plan.parent.as_raw_fd()];
+        keep.extend(plan.gate.as_ref().map(|g| g.as_raw_fd()));
+        keep.extend(plan.console.as_ref().map(|c| c.as_raw_fd()));
+        sys::close_fds_except(3 + spec.preserve_fds, &keep);
     }
     // Die with burrow while setting up, so a killed burrow leaves no
     // half-made container; check it did not die before we asked.
@@ -320,17 +341,7 @@ fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream)
         })?;
     }
     join_namespaces(spec)?;
-    // The gate is a host path: open it before the root changes.
-    let gate = match &spec.start_gate {
-        Some(path) => Some(
-            nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
-                .map_err(|e| SetupError::sys(Step::StartGate, Some(path.clone()), e, "cannot open"))?,
-        ),
-        None => None,
-    };
     let mut hook_input = None;
-    // The console socket is a host path: connect before the root changes.
-    let console = spec.terminal.as_ref().map(terminal::connect).transpose()?;
     if spec.builds_root() {
         rootfs::make_private(spec.propagation)?;
         rootfs::build_and_enter(spec, || {
@@ -343,8 +354,11 @@ fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream)
                 .try_for_each(|h| hooks::run(h, hook_input.as_deref()))
         })?;
     }
-    if let (Some(t), Some(socket)) = (&spec.terminal, console) {
-        terminal::attach(t, socket, spec.user.as_ref().map(|u| (u.uid, u.gid)))?;
+    if let (Some(t), Some(socket)) = (&spec.terminal, &plan.console) {
+        terminal::attach(t, socket, spec.user.as_ref().map(|u| u.uid))?;
+        // Done with it: the receiver may wait for it to close. (The plan is
+        // never dropped in this process, which ends in exec or _exit.)
+        sys::close_raw(socket.as_raw_fd());
     }
     if let Some(name) = &spec.hostname {
         nix::unistd::sethostname(name)
@@ -372,7 +386,7 @@ fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream)
         // Preserved fds may have been opened close-on-exec; clear that.
         sys::clear_cloexec(fd);
     }
-    if let Some(gate) = gate {
+    if let Some(gate) = &plan.gate {
         wait_at_gate(channel, gate);
     }
     for hook in &spec.hooks_before_exec {
@@ -491,7 +505,7 @@ fn join_namespaces(spec: &ContainerSpec) -> Result<(), SetupError> {
 /// for reading (an OCI `start`), and go on to exec. The FIFO was opened as
 /// `O_PATH` on the host; it is reopened for writing through
 /// `/proc/self/fd`, which needs the container's `/proc`.
-fn wait_at_gate(channel: &mut UnixStream, gate: OwnedFd) {
+fn wait_at_gate(channel: &mut UnixStream, gate: &OwnedFd) {
     // A `kill` of a created container must end it, as with runc.
     sys::exit_on_termination_signals();
     let _ = channel::send(channel, &Message::Ready);

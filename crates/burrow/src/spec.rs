@@ -435,7 +435,16 @@ impl ContainerSpec {
             if key.is_empty() || key.contains('/') || key.contains("..") {
                 return Err(Error::spec("sysctl", format!("{key:?} is not a sysctl name")));
             }
-            let own = |ns: Namespace| has(ns) || self.join.iter().any(|(j, _)| *j == ns);
+            // A joined namespace counts only if it is not the caller's own
+            // (joining the host's by path would set the host's sysctl).
+            let own = |ns: Namespace| {
+                has(ns)
+                    || self.join.iter().any(|(j, path)| {
+                        use std::os::unix::fs::MetadataExt;
+                        let id = |p: &Path| std::fs::metadata(p).map(|m| (m.dev(), m.ino())).ok();
+                        *j == ns && id(path) != id(&Path::new("/proc/self/ns").join(ns.name()))
+                    })
+            };
             match sysctl_namespace(key) {
                 Some(ns) if own(ns) => {}
                 Some(ns) => {

@@ -37,15 +37,16 @@ pub(crate) fn connect(terminal: &Terminal) -> Result<UnixStream, SetupError> {
 
 /// Make the pty (in the container's `/dev/ptmx`), send its master over
 /// `socket`, and take the peer as controlling terminal and stdio, owned by
-/// `owner` (uid, gid) when given.
-pub(crate) fn attach(terminal: &Terminal, socket: UnixStream, owner: Option<(u32, u32)>) -> Result<(), SetupError> {
+/// user `owner` when given.
+pub(crate) fn attach(terminal: &Terminal, socket: &UnixStream, owner: Option<u32>) -> Result<(), SetupError> {
     let ptmx = Path::new("/dev/ptmx");
     let (master, peer) = sys::open_pty().map_err(|e| fail(ptmx, e, "cannot open a pseudo-terminal at"))?;
     if let Some((rows, cols)) = terminal.size {
         sys::set_window_size(master.as_fd(), rows, cols).map_err(|e| fail(ptmx, e, "cannot size the terminal at"))?;
     }
-    if let Some((uid, gid)) = owner {
-        let _ = nix::unistd::fchown(&peer, Some(uid.into()), Some(gid.into()));
+    if let Some(uid) = owner {
+        // The user owns it; the group stays devpts' (tty), as with runc.
+        let _ = nix::unistd::fchown(&peer, Some(uid.into()), None);
     }
     let fds = [master.as_raw_fd()];
     let name = b"/dev/ptmx";
@@ -58,7 +59,6 @@ pub(crate) fn attach(terminal: &Terminal, socket: UnixStream, owner: Option<(u32
     )
     .map_err(|e| fail(&terminal.console_socket, e, "cannot send the terminal to"))?;
     drop(master);
-    drop(socket);
     take_as_stdio(peer).map_err(|e| fail(ptmx, e, "cannot make the terminal controlling at"))
 }
 
