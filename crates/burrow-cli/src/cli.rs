@@ -109,7 +109,7 @@ pub struct ExecArgs {
     /// Set a variable (KEY=VALUE), repeatable.
     #[arg(short, long, value_name = "KEY=VALUE")]
     pub env: Vec<String>,
-    /// Run as uid[:gid].
+    /// Run as `uid[:gid]`.
     #[arg(short, long, value_name = "UID[:GID]")]
     pub user: Option<String>,
     /// Add a supplementary group, repeatable.
