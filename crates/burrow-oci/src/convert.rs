@@ -596,14 +596,8 @@ fn cgroup_mounts(dest: &Path, flags: u64, rootless: bool) -> Result<Vec<Mount>> 
 /// since a user namespace cannot mknod; those that `linux.devices` names
 /// are left to it.
 fn default_devices(mut b: burrow::ContainerSpecBuilder, configured: &[PathBuf]) -> burrow::ContainerSpecBuilder {
-    for dev in [
-        "/dev/null",
-        "/dev/zero",
-        "/dev/full",
-        "/dev/random",
-        "/dev/urandom",
-        "/dev/tty",
-    ] {
+    // The seed's device list, less /dev/fuse, which OCI does not default.
+    for dev in burrow::DEVICES.into_iter().filter(|d| *d != "/dev/fuse") {
         // An entry of linux.devices for the same path wins.
         if Path::new(dev).exists() && !configured.iter().any(|c| c == Path::new(dev)) {
             b = b.mount(Mount::Device {
