@@ -2,10 +2,11 @@
 //! would: as root and as a real unprivileged user (`burrowtest`, created by
 //! the test script), checking output, exit codes and what is left behind.
 
+mod common;
+
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// The unprivileged user the test script creates.
@@ -34,31 +35,6 @@ impl Drop for Scratch {
     }
 }
 
-fn bin_dir() -> PathBuf {
-    PathBuf::from(format!("/tmp/burrow-cli-bin-{}", std::process::id()))
-}
-
-extern "C" fn remove_bin_dir() {
-    let _ = std::fs::remove_dir_all(bin_dir());
-}
-
-/// The burrow binary, copied to a world-readable place so the test user can
-/// run it whatever the permissions of the checkout; removed at exit.
-fn burrow_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let dir = bin_dir();
-        std::fs::create_dir_all(&dir).unwrap();
-        // SAFETY: registers a plain extern "C" function with no captured state.
-        unsafe { libc::atexit(remove_bin_dir) };
-        std::fs::set_permissions(&dir, PermissionsExt::from_mode(0o755)).unwrap();
-        let bin = dir.join("burrow");
-        std::fs::copy(env!("CARGO_BIN_EXE_burrow"), &bin).unwrap();
-        std::fs::set_permissions(&bin, PermissionsExt::from_mode(0o755)).unwrap();
-        bin
-    })
-}
-
 /// Who runs burrow in a test.
 #[derive(Clone, Copy, Debug)]
 enum As {
@@ -81,10 +57,10 @@ fn burrow(who: As, tmp: &Scratch, args: &[&str]) -> Command {
         As::Rootless if nix::unistd::geteuid().is_root() => {
             test_user_ids();
             let mut c = Command::new("runuser");
-            c.args(["-u", TEST_USER, "--"]).arg(burrow_bin());
+            c.args(["-u", TEST_USER, "--"]).arg(common::world_readable_burrow());
             c
         }
-        _ => Command::new(burrow_bin()),
+        _ => Command::new(common::world_readable_burrow()),
     };
     cmd.args(args)
         .env("TMPDIR", tmp.path())
@@ -683,7 +659,7 @@ fn shell(who: As, script: &str) -> Output {
             c
         }
     };
-    cmd.env("BURROW", burrow_bin())
+    cmd.env("BURROW", common::world_readable_burrow())
         .current_dir("/")
         .stdin(Stdio::null())
         .output()
@@ -759,7 +735,10 @@ fn a_terminals_ctrl_c_reaches_the_payload_once() {
     // the foreground process group, burrow and the container alike.
     // (No `$` in the payload: `script` runs the command line through a shell.)
     let payload = "trap 'echo caught' INT; for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do sleep 0.1; done; echo end";
-    let command = format!("{} run -- sh -c \"{payload}\"", burrow_bin().display());
+    let command = format!(
+        "{} run -- sh -c \"{payload}\"",
+        common::world_readable_burrow().display()
+    );
     let mut child = Command::new("script")
         .args(["-qfec", &command, "/dev/null"])
         .stdin(Stdio::piped())

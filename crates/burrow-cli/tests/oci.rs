@@ -19,6 +19,8 @@
 //! effective set is its permitted set after exec whatever `effective` says
 //! (the kernel's rule for uid 0, so root gets equal sets).
 
+mod common;
+
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
@@ -88,43 +90,11 @@ fn other_runtime() -> Option<&'static Path> {
         .as_deref()
 }
 
-fn bin_dir() -> PathBuf {
-    PathBuf::from(format!("/tmp/burrow-cli-oci-bin-{}", std::process::id()))
-}
-
-extern "C" fn remove_bin_dir() {
-    let _ = std::fs::remove_dir_all(bin_dir());
-}
-
-/// The burrow binary, copied to a world-readable place so the test user can
-/// run it whatever the permissions of the checkout; removed at exit. The copy
-/// is made by `cp`, so no thread of ours ever holds a write descriptor on it
-/// that a concurrently forked child could inherit (ETXTBSY).
-fn world_readable_burrow() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let dir = bin_dir();
-        std::fs::create_dir_all(&dir).unwrap();
-        // SAFETY: registers a plain extern "C" function with no captured state.
-        unsafe { libc::atexit(remove_bin_dir) };
-        std::fs::set_permissions(&dir, PermissionsExt::from_mode(0o755)).unwrap();
-        let bin = dir.join("burrow");
-        let status = Command::new("cp")
-            .arg(env!("CARGO_BIN_EXE_burrow"))
-            .arg(&bin)
-            .status()
-            .unwrap();
-        assert!(status.success(), "copying the burrow binary failed");
-        std::fs::set_permissions(&bin, PermissionsExt::from_mode(0o755)).unwrap();
-        bin
-    })
-}
-
 fn runtime_bin(who: As) -> PathBuf {
     match (other_runtime(), through_runuser(who)) {
         (Some(other), _) => other.to_owned(),
         (None, false) => PathBuf::from(env!("CARGO_BIN_EXE_burrow")),
-        (None, true) => world_readable_burrow().to_owned(),
+        (None, true) => common::world_readable_burrow().to_owned(),
     }
 }
 
