@@ -1338,7 +1338,7 @@ impl ConsoleSocket {
 #[test]
 fn a_terminal_goes_to_the_console_socket() {
     let oci = Oci::with_spec(As::Caller);
-    oci.set_args(&["sh", "-c", "tty; test -t 0 && test -t 1 && echo DONE"]);
+    oci.set_args(&["sh", "-c", "tty; test -t 0 && test -t 1 && test -c /dev/console && echo DONE"]);
     oci.edit(|c| c["process"]["terminal"] = json!(true));
     let id = oci.id("tty");
     let console = ConsoleSocket::new(&oci, "console.sock");

@@ -356,6 +356,9 @@ fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream)
     }
     if let (Some(t), Some(socket)) = (&spec.terminal, &plan.console) {
         terminal::attach(t, socket, spec.user.as_ref().map(|u| u.uid))?;
+        if spec.builds_root() {
+            terminal::bind_console()?;
+        }
         // Done with it: the receiver may wait for it to close. (The plan is
         // never dropped in this process, which ends in exec or _exit.)
         sys::close_raw(socket.as_raw_fd());

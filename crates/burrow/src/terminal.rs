@@ -71,3 +71,24 @@ fn take_as_stdio(tty: OwnedFd) -> Result<(), nix::errno::Errno> {
     nix::unistd::dup2_stderr(&tty)?;
     Ok(())
 }
+
+/// Bind the terminal now on standard input onto `/dev/console`, as runc
+/// does for a container with a terminal (when the container has a `/dev`).
+pub(crate) fn bind_console() -> Result<(), SetupError> {
+    let console = Path::new("/dev/console");
+    if !Path::new("/dev").is_dir() {
+        return Ok(());
+    }
+    let io = |e: std::io::Error| nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
+    if !console.exists() {
+        std::fs::File::create(console).map_err(|e| fail(console, io(e), "cannot create"))?;
+    }
+    nix::mount::mount(
+        Some("/proc/self/fd/0"),
+        console,
+        None::<&str>,
+        nix::mount::MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(|e| fail(console, e, "cannot bind the terminal onto"))
+}
