@@ -1338,7 +1338,11 @@ impl ConsoleSocket {
 #[test]
 fn a_terminal_goes_to_the_console_socket() {
     let oci = Oci::with_spec(As::Caller);
-    oci.set_args(&["sh", "-c", "tty; test -t 0 && test -t 1 && test -c /dev/console && echo DONE"]);
+    oci.set_args(&[
+        "sh",
+        "-c",
+        "tty; test -t 0 && test -t 1 && test -c /dev/console && echo DONE",
+    ]);
     oci.edit(|c| c["process"]["terminal"] = json!(true));
     let id = oci.id("tty");
     let console = ConsoleSocket::new(&oci, "console.sock");
@@ -1684,4 +1688,66 @@ fn a_sysctl_in_a_joined_host_namespace_is_refused() {
         std::fs::read_to_string("/proc/sys/net/unix/max_dgram_qlen").unwrap(),
         before
     );
+}
+
+/// A foreground `exec` passes SIGTERM on to its process.
+#[test]
+fn a_foreground_exec_passes_signals_on() {
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["sleep", "60"]);
+    let id = oci.id("exec-signal");
+    oci.cmd(&["run", "-d", "--bundle", &oci.bundle_arg(), &id]).ok();
+    let pid_file = oci.file("exec-signal.pid");
+    let mut exec = KillOnDrop(
+        Command::new(runtime_bin(As::Caller))
+            .args([
+                "--root",
+                &oci.root_arg(),
+                "exec",
+                "--pid-file",
+                &pid_file,
+                &id,
+                "sleep",
+                "30",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let sleeper = loop {
+        if let Some(pid) = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok())
+        {
+            break pid;
+        }
+        assert!(Instant::now() < deadline, "exec wrote no pid file");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    oci.track(sleeper);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(exec.0.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = loop {
+        if let Some(status) = exec.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "exec did not end after SIGTERM");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(status.code(), Some(143), "{status:?}");
+    wait_gone(sleeper, "after SIGTERM to exec");
+    oci.cmd(&["delete", "--force", &id]).ok();
 }

@@ -548,7 +548,7 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOptions) -> Result<i32> {
         Ok(0)
     } else {
         let mut written = Ok(());
-        let status = excursion.run_command_with(&args, |pid| {
+        let status = excursion.forward_signals(true).run_command_with(&args, |pid| {
             if let Some(pid_file) = &opts.pid_file {
                 written = write_atomically(pid_file, pid.to_string().as_bytes());
             }

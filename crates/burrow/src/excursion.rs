@@ -42,6 +42,7 @@ pub struct Excursion {
     preserve_fds: u32,
     terminal: Option<Terminal>,
     rlimits: Vec<crate::Rlimit>,
+    forward_signals: bool,
 }
 
 impl Excursion {
@@ -92,6 +93,7 @@ impl Excursion {
             preserve_fds: 0,
             terminal: None,
             rlimits: Vec::new(),
+            forward_signals: false,
         })
     }
 
@@ -139,6 +141,14 @@ impl Excursion {
     /// Give a command a terminal whose master goes to a console socket.
     pub fn terminal(mut self, terminal: Terminal) -> Self {
         self.terminal = Some(terminal);
+        self
+    }
+
+    /// While a foreground command runs, pass SIGINT, SIGTERM, SIGHUP and
+    /// SIGQUIT sent to this process on to it (blocked in the calling thread
+    /// meanwhile).
+    pub fn forward_signals(mut self, yes: bool) -> Self {
+        self.forward_signals = yes;
         self
     }
 
@@ -287,7 +297,14 @@ impl Excursion {
         let mut value = None;
         let mut spawned_pid = None;
         let mut outcome = None;
-        while let Some(message) = channel::recv(&mut parent_end).transpose() {
+        // While a foreground command runs, pass SIGINT, SIGTERM, SIGHUP and
+        // SIGQUIT on to it, as `run` does for a container.
+        let forwarding = if self.forward_signals && !detach {
+            Forwarding::start()
+        } else {
+            None
+        };
+        while let Some(message) = next_message(&mut parent_end, forwarding.as_ref(), spawned_pid).transpose() {
             match message {
                 Ok(Message::Value(v)) => value = Some(v),
                 Ok(Message::Spawned(pid)) => {
@@ -302,6 +319,7 @@ impl Excursion {
                 Err(e) => outcome = Some(Err(e)),
             }
         }
+        drop(forwarding);
         in_flight.release(parent_end.as_raw_fd());
         drop(parent_end);
         let helper_status = reap(helper)?;
@@ -403,4 +421,67 @@ fn is_overflow_id() -> bool {
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(65534);
     nix::unistd::geteuid().as_raw() == overflow
+}
+
+/// Signals blocked in this thread and read from a signalfd while an
+/// excursion's command runs in the foreground.
+struct Forwarding {
+    fd: nix::sys::signalfd::SignalFd,
+    old: nix::sys::signal::SigSet,
+}
+
+impl Forwarding {
+    fn start() -> Option<Self> {
+        use nix::sys::signal::{SigSet, SigmaskHow};
+        let mut mask = SigSet::empty();
+        crate::FORWARDED_SIGNALS.iter().for_each(|s| mask.add(*s));
+        let old = mask.thread_swap_mask(SigmaskHow::SIG_BLOCK).ok()?;
+        let flags = nix::sys::signalfd::SfdFlags::SFD_CLOEXEC | nix::sys::signalfd::SfdFlags::SFD_NONBLOCK;
+        match nix::sys::signalfd::SignalFd::with_flags(&mask, flags) {
+            Ok(fd) => Some(Forwarding { fd, old }),
+            Err(_) => {
+                let _ = old.thread_set_mask();
+                None
+            }
+        }
+    }
+}
+
+impl Drop for Forwarding {
+    fn drop(&mut self) {
+        // Signals that arrived meanwhile were passed on; drop them here.
+        while let Ok(Some(_)) = self.fd.read_signal() {}
+        let _ = self.old.thread_set_mask();
+    }
+}
+
+/// The next message from the helper; with `forwarding`, signals that
+/// arrive while waiting go to the command (`target`, once known).
+fn next_message(
+    channel: &mut UnixStream,
+    forwarding: Option<&Forwarding>,
+    target: Option<Pid>,
+) -> Result<Option<Message>> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let Some(forwarding) = forwarding else {
+        return channel::recv(channel);
+    };
+    loop {
+        let mut fds = [
+            PollFd::new(channel.as_fd(), PollFlags::POLLIN),
+            PollFd::new(forwarding.fd.as_fd(), PollFlags::POLLIN),
+        ];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(e) => return Err(Error::sys("waiting for the excursion", e)),
+        }
+        while let Ok(Some(info)) = forwarding.fd.read_signal() {
+            if let Some(fd) = target.and_then(|pid| sys::pidfd_open(pid).ok()) {
+                let _ = sys::pidfd_send_signal(fd.as_fd(), info.ssi_signo as i32);
+            }
+        }
+        if fds[0].any().unwrap_or(false) {
+            return channel::recv(channel);
+        }
+    }
 }
