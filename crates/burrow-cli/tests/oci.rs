@@ -259,6 +259,8 @@ struct Oci {
     ids: RefCell<Vec<String>>,
     pids: RefCell<Vec<(i32, String)>>,
     commands: Cell<usize>,
+    /// Another test's state root to use instead of this one's.
+    root_override: RefCell<Option<String>>,
 }
 
 impl Oci {
@@ -269,6 +271,7 @@ impl Oci {
             ids: RefCell::new(Vec::new()),
             pids: RefCell::new(Vec::new()),
             commands: Cell::new(0),
+            root_override: RefCell::new(None),
         };
         std::fs::create_dir(oci.bundle()).unwrap();
         if through_runuser(who) {
@@ -329,7 +332,10 @@ impl Oci {
     }
 
     fn root_arg(&self) -> String {
-        self.root().to_str().unwrap().to_owned()
+        self.root_override
+            .borrow()
+            .clone()
+            .unwrap_or_else(|| self.root().to_str().unwrap().to_owned())
     }
 
     fn bundle_arg(&self) -> String {
@@ -1750,4 +1756,48 @@ fn a_foreground_exec_passes_signals_on() {
     assert_eq!(status.code(), Some(143), "{status:?}");
     wait_gone(sleeper, "after SIGTERM to exec");
     oci.cmd(&["delete", "--force", &id]).ok();
+}
+
+/// A slow create holds only its own container: others go on meanwhile.
+#[test]
+fn a_slow_create_does_not_block_other_containers() {
+    let slow = Oci::with_spec(As::Caller);
+    slow.set_args(&["true"]);
+    slow.edit(|c| c["hooks"] = json!({"createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "3"]}]}));
+    let slow_id = slow.id("slow-create");
+    let mut creating = Command::new(runtime_bin(As::Caller))
+        .args([
+            "--root",
+            &slow.root_arg(),
+            "create",
+            "--bundle",
+            &slow.bundle_arg(),
+            &slow_id,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // Another container in the same state root.
+    let started = Instant::now();
+    let other = oci_in_same_root(&slow);
+    other.set_args(&["sh", "-c", "exit 5"]);
+    let out = other.run("while-slow");
+    let took = started.elapsed();
+    let _ = creating.wait();
+    slow.cmd(&["delete", "--force", &slow_id]).ok();
+    assert_eq!(out.code, Some(5), "{out}");
+    assert!(
+        took < Duration::from_secs(2),
+        "waited {took:?} for another container's create"
+    );
+}
+
+/// A second bundle whose commands use `oci`'s state root.
+fn oci_in_same_root(oci: &Oci) -> Oci {
+    let other = Oci::with_spec(As::Caller);
+    other.root_override.replace(Some(oci.root_arg()));
+    other
 }

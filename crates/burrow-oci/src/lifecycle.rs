@@ -30,11 +30,17 @@ pub struct CreateOptions {
 
 /// Set the container up and leave it waiting for `start`.
 pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<()> {
-    let _lock = store.lock()?;
-    let (mut spec, mut record, resources, hooks) = prepare(store, id, opts, true)?;
+    let _lock = store.reserve(id)?;
+    let (mut spec, mut record, resources, hooks) = match prepare(store, id, opts, true) {
+        Ok(prepared) => prepared,
+        Err(e) => {
+            let _ = store.remove(id);
+            return Err(e);
+        }
+    };
     let fifo = store.fifo(id);
     let intended = std::mem::take(&mut record.cgroups);
-    let made = make_dir_and_fifo(store, id, &fifo).and_then(|()| {
+    let made = make_fifo(&fifo).and_then(|()| {
         place(store, &mut record, &mut spec, &intended, resources.as_ref())?;
         let mut container = burrow::spawn_with_pause(&spec, at_pause(&record, &hooks))?;
         let recorded = finish_record(store, record.clone(), container.pid().as_raw(), opts);
@@ -85,9 +91,6 @@ fn undo(store: &Store, record: &Record, hooks: &crate::hooks::Hooks) {
 /// Load and convert the bundle; nothing is created yet.
 fn prepare(store: &Store, id: &str, opts: &CreateOptions, gated: bool) -> Result<Prepared> {
     check_id(id)?;
-    if store.dir(id).exists() {
-        return Err(OciError::Exists(id.into()));
-    }
     let bundle =
         std::fs::canonicalize(&opts.bundle).map_err(|e| OciError::Bundle(format!("{}: {e}", opts.bundle.display())))?;
     let config = convert::load(&bundle)?;
@@ -191,9 +194,7 @@ type Prepared = (
     crate::hooks::Hooks,
 );
 
-fn make_dir_and_fifo(store: &Store, id: &str, fifo: &Path) -> Result<()> {
-    let dir = store.dir(id);
-    std::fs::create_dir(&dir).map_err(|e| OciError::io(format!("creating {}", dir.display()), e))?;
+fn make_fifo(fifo: &Path) -> Result<()> {
     nix::unistd::mkfifo(fifo, nix::sys::stat::Mode::from_bits_truncate(0o600))
         .map_err(|e| OciError::io(format!("creating {}", fifo.display()), e.into()))?;
     // The container reopens it after switching to its own user: anyone may
@@ -215,7 +216,7 @@ fn finish_record(store: &Store, mut record: Record, pid: i32, opts: &CreateOptio
 
 /// Release a created container: it execs its process.
 pub fn start(store: &Store, id: &str) -> Result<()> {
-    let _lock = store.lock()?;
+    let _lock = store.lock_id(id)?;
     let record = store.load(id)?;
     let status = record.status(store);
     if status != Status::Created {
@@ -304,7 +305,7 @@ pub fn parse_signal(s: &str) -> Result<i32> {
 /// Send `signal` to the container's process, or with `all` to every
 /// process in its pid namespace.
 pub fn kill(store: &Store, id: &str, signal: i32, all: bool) -> Result<()> {
-    let _lock = store.lock()?;
+    let _lock = store.lock_id(id)?;
     let record = store.load(id)?;
     let status = record.status(store);
     let pidfd = match record.pidfd() {
@@ -349,8 +350,11 @@ fn container_processes(record: &Record) -> Vec<i32> {
 /// Remove a container; a created or running one only with `force` (which
 /// kills it first). A missing id is fine with `force`.
 pub fn delete(store: &Store, id: &str, force: bool) -> Result<()> {
-    let _lock = store.lock()?;
-    check_id(id)?;
+    let _lock = match store.lock_id(id) {
+        Ok(lock) => lock,
+        Err(OciError::NotFound(_)) if force => return Ok(()),
+        Err(e) => return Err(e),
+    };
     let record = match store.load(id) {
         Ok(r) => r,
         // A create killed half-way leaves a directory without state.
@@ -391,11 +395,15 @@ pub fn run(store: &Store, id: &str, opts: &CreateOptions, detach: bool) -> Resul
         return Ok(0);
     }
     let (spec, record, hooks) = {
-        let _lock = store.lock()?;
-        let (mut spec, mut record, resources, hooks) = prepare(store, id, opts, false)?;
+        let _lock = store.reserve(id)?;
+        let (mut spec, mut record, resources, hooks) = match prepare(store, id, opts, false) {
+            Ok(prepared) => prepared,
+            Err(e) => {
+                let _ = store.remove(id);
+                return Err(e);
+            }
+        };
         let intended = std::mem::take(&mut record.cgroups);
-        let dir = store.dir(id);
-        std::fs::create_dir(&dir).map_err(|e| OciError::io(format!("creating {}", dir.display()), e))?;
         if let Err(e) = place(store, &mut record, &mut spec, &intended, resources.as_ref()) {
             undo(store, &record, &hooks);
             return Err(e);
@@ -454,7 +462,7 @@ pub struct ExecOptions {
 /// once it runs; otherwise wait and return its exit code.
 pub fn exec(store: &Store, id: &str, opts: &ExecOptions) -> Result<i32> {
     let (record, config) = {
-        let _lock = store.lock()?;
+        let _lock = store.lock_id(id)?;
         let record = store.load(id)?;
         let status = record.status(store);
         if status == Status::Stopped {

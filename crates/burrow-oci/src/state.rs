@@ -45,14 +45,32 @@ impl Store {
         }
     }
 
-    /// Take the store's lock (blocking): one command at a time changes it.
-    /// The lock is on the root directory itself, so it leaves no file.
-    pub fn lock(&self) -> Result<Lock> {
-        let dir =
-            std::fs::File::open(&self.root).map_err(|e| OciError::io(format!("opening {}", self.root.display()), e))?;
-        nix::fcntl::Flock::lock(dir, nix::fcntl::FlockArg::LockExclusive)
+    /// Reserve `id` for a new container: its directory is made (atomically:
+    /// an existing one means the id is taken) and locked.
+    pub fn reserve(&self, id: &str) -> Result<Lock> {
+        check_id(id)?;
+        let dir = self.dir(id);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => self.lock_id(id),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(OciError::Exists(id.into())),
+            Err(e) => Err(OciError::io(format!("creating {}", dir.display()), e)),
+        }
+    }
+
+    /// Lock container `id` (blocking) for a command that changes it: one
+    /// command at a time per container, others go on. The lock is on the
+    /// container's directory, so it leaves no file.
+    pub fn lock_id(&self, id: &str) -> Result<Lock> {
+        check_id(id)?;
+        let dir = self.dir(id);
+        let file = match std::fs::File::open(&dir) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(OciError::NotFound(id.into())),
+            Err(e) => return Err(OciError::io(format!("opening {}", dir.display()), e)),
+        };
+        nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
             .map(Lock)
-            .map_err(|(_, e)| OciError::io(format!("locking {}", self.root.display()), e.into()))
+            .map_err(|(_, e)| OciError::io(format!("locking {}", dir.display()), e.into()))
     }
 
     /// The directory of container `id`.
