@@ -354,6 +354,18 @@ fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream)
                 .try_for_each(|h| hooks::run(h, hook_input.as_deref()))
         })?;
     }
+    attach_terminal(spec, plan)?;
+    set_process_attributes(spec, plan)?;
+    if let Some(gate) = &plan.gate {
+        wait_at_gate(channel, gate);
+    }
+    run_hooks_before_exec(spec, hook_input.as_deref())?;
+    run_payload(spec, plan, channel)
+}
+
+/// Give the payload its terminal (sent to the console socket), bound onto
+/// `/dev/console` when the container has a root of its own.
+fn attach_terminal(spec: &ContainerSpec, plan: &ChildPlan) -> Result<(), SetupError> {
     if let (Some(t), Some(socket)) = (&spec.terminal, &plan.console) {
         terminal::attach(t, socket, spec.user.as_ref().map(|u| u.uid))?;
         if spec.builds_root() {
@@ -363,6 +375,29 @@ fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream)
         // never dropped in this process, which ends in exec or _exit.)
         sys::close_raw(socket.as_raw_fd());
     }
+    Ok(())
+}
+
+/// The hooks that run inside the new root just before exec; after a start
+/// gate the parent is gone, so a failure is said on stderr.
+fn run_hooks_before_exec(spec: &ContainerSpec, hook_input: Option<&str>) -> Result<(), SetupError> {
+    for hook in &spec.hooks_before_exec {
+        if let Err(report) = hooks::run(hook, hook_input) {
+            if spec.start_gate.is_some() {
+                // The parent is gone after the gate: say it on stderr.
+                eprintln!("burrow: container setup failed: {report}");
+                sys::exit_now(125);
+            }
+            return Err(report);
+        }
+    }
+    Ok(())
+}
+
+/// The process's own settings, after the root: hostname, domain name,
+/// user and capabilities, parent-death signal, cwd, umask, no_new_privs,
+/// and close-on-exec on every fd the payload should not get.
+fn set_process_attributes(spec: &ContainerSpec, plan: &ChildPlan) -> Result<(), SetupError> {
     if let Some(name) = &spec.hostname {
         nix::unistd::sethostname(name)
             .map_err(|e| SetupError::sys(Step::Hostname, Some(name.into()), e, "cannot set the hostname to"))?;
@@ -389,19 +424,12 @@ fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream)
         // Preserved fds may have been opened close-on-exec; clear that.
         sys::clear_cloexec(fd);
     }
-    if let Some(gate) = &plan.gate {
-        wait_at_gate(channel, gate);
-    }
-    for hook in &spec.hooks_before_exec {
-        if let Err(report) = hooks::run(hook, hook_input.as_deref()) {
-            if spec.start_gate.is_some() {
-                // The parent is gone after the gate: say it on stderr.
-                eprintln!("burrow: container setup failed: {report}");
-                sys::exit_now(125);
-            }
-            return Err(report);
-        }
-    }
+    Ok(())
+}
+
+/// Exec the command (or run the closure); returns only the closure's exit
+/// code or a failure to exec.
+fn run_payload(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream) -> Result<i32, SetupError> {
     match (&spec.payload, &plan.command) {
         // After the gate the parent is gone: report an exec failure on
         // stderr, as the payload's own errors would be.
