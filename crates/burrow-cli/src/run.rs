@@ -35,9 +35,11 @@ pub fn spec_from_args(args: RunArgs) -> Result<ContainerSpec> {
     if args.network {
         namespaces.remove(Namespace::Net);
     }
+    // A new session keeps the sandbox from typing into your shell (TIOCSTI).
     let mut b = ContainerSpec::builder()
         .namespaces(namespaces)
-        .die_with_parent(args.die_with_parent);
+        .die_with_parent(args.die_with_parent)
+        .new_session(true);
     let uid = args.uid.unwrap_or(0);
     let gid = args.gid.unwrap_or(0);
     let explicit_maps = !(args.uid_map.is_empty() && args.gid_map.is_empty());

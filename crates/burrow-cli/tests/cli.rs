@@ -812,3 +812,19 @@ fn killing_burrow_during_setup_leaves_no_container() {
         assert!(tmp.is_empty());
     }
 }
+
+#[test]
+fn the_sandbox_cannot_type_into_the_callers_terminal() {
+    // TIOCSTI on the terminal: refused, since the payload runs in a new
+    // session of its own (bubblewrap's CVE-2017-5226).
+    let payload = "python3 -c \"import fcntl, termios; fcntl.ioctl(0, termios.TIOCSTI, b'x')\" 2>/dev/null && echo INJECTED || echo refused";
+    let command = format!("{} run -- sh -c '{payload}'", common::world_readable_burrow().display());
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("refused"), "{text:?}");
+    assert!(!text.contains("INJECTED"), "{text:?}");
+}

@@ -274,6 +274,7 @@ impl Excursion {
         mut spawned: impl FnMut(Pid),
         body: impl FnOnce(&mut UnixStream) -> Result<i32, SetupError>,
     ) -> Result<(ExitStatus, Option<serde_json::Value>, Option<Pid>)> {
+        let spawning = crate::spawn::spawn_lock();
         let (mut parent_end, mut child_end) =
             UnixStream::pair().map_err(|e| Error::io("creating the excursion socketpair", e))?;
         let own = [parent_end.as_raw_fd(), child_end.as_raw_fd()];
@@ -283,9 +284,14 @@ impl Excursion {
             Forked::Child => {
                 channel::close_in_flight_except(&own);
                 drop(parent_end);
-                let report = match self.join_and_run(&mut child_end, &env, detach, body) {
-                    Ok(status) => Message::Exited(status),
-                    Err(report) => Message::Failed(report),
+                // A panic must end this copy, never unwind into the caller.
+                let joined = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    self.join_and_run(&mut child_end, &env, detach, body)
+                }));
+                let report = match joined {
+                    Ok(Ok(status)) => Message::Exited(status),
+                    Ok(Err(report)) => Message::Failed(report),
+                    Err(_) => sys::exit_now(125),
                 };
                 let _ = channel::send(&mut child_end, &report);
                 sys::exit_now(0)
@@ -294,6 +300,7 @@ impl Excursion {
         };
         in_flight.release(child_end.as_raw_fd());
         drop(child_end);
+        drop(spawning);
         let mut value = None;
         let mut spawned_pid = None;
         let mut outcome = None;

@@ -58,7 +58,13 @@ pub fn run_with_pause(
         .map_err(|e| Error::sys("blocking signals to forward", e))?;
     let result = spawn_with_pause(spec, at_pause).and_then(|mut container| {
         spawned(container.pid());
-        let forwarded = forward_until_exit(&container, &mask, spec.namespaces.contains(Namespace::Pid));
+        let shares_session = !spec.new_session && spec.terminal.is_none();
+        let forwarded = forward_until_exit(
+            &container,
+            &mask,
+            spec.namespaces.contains(Namespace::Pid),
+            shares_session,
+        );
         let status = container.wait()?;
         Ok(match (forwarded?, status) {
             (Some(signal), ExitStatus::Signaled(libc::SIGKILL)) => ExitStatus::Signaled(signal as i32),
@@ -71,7 +77,12 @@ pub fn run_with_pause(
 
 /// Poll the container's pidfd and a signalfd; pass signals on until the
 /// container exits. Returns the signal burrow replaced with SIGKILL, if any.
-fn forward_until_exit(container: &Container, mask: &SigSet, pid_ns: bool) -> Result<Option<Signal>> {
+fn forward_until_exit(
+    container: &Container,
+    mask: &SigSet,
+    pid_ns: bool,
+    shares_session: bool,
+) -> Result<Option<Signal>> {
     let signals = SignalFd::with_flags(mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
         .map_err(|e| Error::sys("creating a signalfd", e))?;
     let mut replaced = None;
@@ -94,8 +105,8 @@ fn forward_until_exit(container: &Container, mask: &SigSet, pid_ns: bool) -> Res
                 continue;
             }
             // A terminal's ^C (si_code SI_KERNEL) already reached the
-            // container, which shares burrow's process group: not again.
-            let from_terminal = info.ssi_code == libc::SI_KERNEL;
+            // container when it shares burrow's process group: not again.
+            let from_terminal = info.ssi_code == libc::SI_KERNEL && shares_session;
             match disposition(container.pid(), signal) {
                 Disposition::Ignored => {}
                 Disposition::Caught if !from_terminal => {

@@ -105,6 +105,9 @@ pub fn spawn_with_pause(
 ) -> Result<Container> {
     spec.validate()?;
     // Everything the child needs is prepared here, before the fork.
+    // No other burrow clone may copy this spawn's child end of the channel
+    // (or the plan's fds): hold the spawn lock until they are closed here.
+    let spawning = spawn_lock();
     let plan = ChildPlan::new(spec)?;
     let (mut parent_end, child_end) =
         UnixStream::pair().map_err(|e| Error::io("creating the parent/child socketpair", e))?;
@@ -121,13 +124,20 @@ pub fn spawn_with_pause(
     };
     match forked {
         Forked::Child => {
+            // First, before anything can allocate: die with the parent.
+            let _ = sys::set_parent_death_signal(libc::SIGKILL);
             channel::close_in_flight_except(&[parent_end.as_raw_fd(), child_end.as_raw_fd()]);
             drop(parent_end);
-            child_main(spec, &plan, child_end)
+            // A panic must end this copy, never unwind into the caller's code.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| child_main(spec, &plan, child_end)));
+            let _ = outcome;
+            sys::exit_now(125)
         }
         Forked::Parent { pid, pidfd } => {
             in_flight.release(child_end.as_raw_fd());
             drop(child_end);
+            drop(plan);
+            drop(spawning);
             let mut container = Container {
                 pid,
                 pidfd,
@@ -148,6 +158,16 @@ pub fn spawn_with_pause(
             }
         }
     }
+}
+
+/// Serialises the clones of concurrent spawns and excursions: held from
+/// the socketpair until the parent has closed its copy of the child's end,
+/// so no other burrow clone can copy that end and keep it open.
+static SPAWN_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Take [`SPAWN_LOCK`] (a panic elsewhere does not poison it for us).
+pub(crate) fn spawn_lock() -> std::sync::MutexGuard<'static, ()> {
+    SPAWN_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// What the child needs beyond the spec, computed in the parent so the
@@ -308,14 +328,17 @@ fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream)
         // The caller's other fds (an OCI store lock, say) would stay open in
         // a container that waits for a long time; exec would close them
         // anyway. A closure payload may want them, so it keeps them.
-        let mut keep = vec![channel.as_raw_fd(), plan.parent.as_raw_fd()];
-        keep.extend(plan.gate.as_ref().map(|g| g.as_raw_fd()));
-        keep.extend(plan.console.as_ref().map(|c| c.as_raw_fd()));
+        let keep = [
+            channel.as_raw_fd(),
+            plan.parent.as_raw_fd(),
+            plan.gate.as_ref().map_or(-1, |g| g.as_raw_fd()),
+            plan.console.as_ref().map_or(-1, |c| c.as_raw_fd()),
+        ];
         sys::close_fds_except(3 + spec.preserve_fds, &keep);
     }
-    // Die with burrow while setting up, so a killed burrow leaves no
-    // half-made container; check it did not die before we asked.
-    set_parent_death_signal(libc::SIGKILL)?;
+    // Die with burrow while setting up (set right after the clone), so a
+    // killed burrow leaves no half-made container; check it did not die
+    // before we asked.
     // (A pidfd polls readable once its process has exited; this works from
     // a new pid namespace, where signalling the parent would not.)
     let mut parent = [PollFd::new(plan.parent.as_fd(), PollFlags::POLLIN)];
@@ -325,8 +348,14 @@ fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream)
     if needs_go(spec) {
         wait_for_go(channel)?;
     }
-    if spec.namespaces.contains(Namespace::User) {
-        become_namespace_root(plan.become_root)?;
+    if spec.namespaces.contains(Namespace::User) && become_namespace_root(plan.become_root)? {
+        // A change of ids clears the parent-death signal: set it again, and
+        // look once more whether the parent is still there.
+        set_parent_death_signal(libc::SIGKILL)?;
+        let mut parent = [PollFd::new(plan.parent.as_fd(), PollFlags::POLLIN)];
+        if poll(&mut parent, PollTimeout::ZERO).is_ok_and(|n| n > 0) {
+            sys::exit_now(127);
+        }
     }
     if defers_cgroup_namespace(spec) {
         // Placed in its cgroup by now: a cgroup namespace made now is rooted
@@ -355,6 +384,9 @@ fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream)
         })?;
     }
     attach_terminal(spec, plan)?;
+    if spec.new_session && spec.terminal.is_none() {
+        nix::unistd::setsid().map_err(|e| SetupError::sys(Step::Terminal, None, e, "cannot start a new session"))?;
+    }
     set_process_attributes(spec, plan)?;
     if let Some(gate) = &plan.gate {
         wait_at_gate(channel, gate);
@@ -371,9 +403,9 @@ fn attach_terminal(spec: &ContainerSpec, plan: &ChildPlan) -> Result<(), SetupEr
         if spec.builds_root() {
             terminal::bind_console()?;
         }
-        // Done with it: the receiver may wait for it to close. (The plan is
-        // never dropped in this process, which ends in exec or _exit.)
-        sys::close_raw(socket.as_raw_fd());
+        // Done with it: the receiver may wait for end of file (the fd itself
+        // goes at exec, being close-on-exec).
+        let _ = socket.shutdown(std::net::Shutdown::Both);
     }
     Ok(())
 }
@@ -497,7 +529,7 @@ fn wait_for_go(channel: &mut UnixStream) -> Result<Option<String>, SetupError> {
 /// When the maps leave the caller's own uid (or gid) out, the process is
 /// the overflow id in its namespace and can create nothing; it becomes id 0
 /// there instead, which the maps do cover (see `ContainerSpec::validate`).
-fn become_namespace_root((uid, gid): (bool, bool)) -> Result<(), SetupError> {
+fn become_namespace_root((uid, gid): (bool, bool)) -> Result<bool, SetupError> {
     let fail = |e, what: &str| SetupError::sys(Step::IdMaps, None, e, what.to_string());
     if gid {
         sys::set_all_gids(0).map_err(|e| fail(e, "cannot become gid 0 of the user namespace"))?;
@@ -505,7 +537,7 @@ fn become_namespace_root((uid, gid): (bool, bool)) -> Result<(), SetupError> {
     if uid {
         sys::set_all_uids(0).map_err(|e| fail(e, "cannot become uid 0 of the user namespace"))?;
     }
-    Ok(())
+    Ok(uid || gid)
 }
 
 pub(crate) fn switch_user(user: &crate::spec::User) -> Result<(), SetupError> {

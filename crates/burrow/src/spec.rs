@@ -240,6 +240,11 @@ pub struct ContainerSpec {
     /// The payload's capability sets; `None` leaves them as the new user
     /// namespace (or the caller) gives them.
     pub capabilities: Option<crate::Capabilities>,
+    /// Start the payload in a new session (`setsid`), away from the
+    /// caller's terminal: it can then no longer push input into the
+    /// caller's shell with `TIOCSTI` (bubblewrap's CVE-2017-5226). Job
+    /// control in an interactive shell inside is lost with it.
+    pub new_session: bool,
     /// Propagation of the container's mounts, set on all of them before the
     /// root is built: `MS_REC | MS_PRIVATE` (the default) or
     /// `MS_REC | MS_SLAVE` (host mounts still show up inside); never
@@ -470,6 +475,27 @@ impl ContainerSpec {
                 "there is no pivot_root without a root of its own",
             ));
         }
+        if !self.builds_root() {
+            for (field, set) in [
+                ("masked_paths", !self.masked_paths.is_empty()),
+                ("readonly_paths", !self.readonly_paths.is_empty()),
+                ("root_read_only", self.root_read_only),
+                ("sysctl", !self.sysctl.is_empty()),
+            ] {
+                if set {
+                    return Err(Error::spec(
+                        field,
+                        "needs a root of the container's own (not Root::Host)",
+                    ));
+                }
+            }
+        }
+        if self.preserve_fds > 65536 {
+            return Err(Error::spec(
+                "preserve_fds",
+                format!("{} is more fds than a process can have", self.preserve_fds),
+            ));
+        }
         let kind = self.propagation & !libc::MS_REC;
         if kind != libc::MS_PRIVATE && kind != libc::MS_SLAVE {
             return Err(Error::spec(
@@ -578,6 +604,7 @@ impl Default for ContainerSpecBuilder {
                 preserve_fds: 0,
                 cgroups: Vec::new(),
                 propagation: libc::MS_REC | libc::MS_PRIVATE,
+                new_session: false,
                 terminal: None,
                 hooks_before_pivot: Vec::new(),
                 hooks_before_exec: Vec::new(),
@@ -784,6 +811,12 @@ impl ContainerSpecBuilder {
     /// Set the payload's limits and attributes.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.spec.limits = limits;
+        self
+    }
+
+    /// Start the payload in a new session (see the field).
+    pub fn new_session(mut self, yes: bool) -> Self {
+        self.spec.new_session = yes;
         self
     }
 
