@@ -31,6 +31,20 @@ fn main() -> ExitCode {
             .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
             .init();
     }
+    // Commands that run burrow's own code inside a container first move to
+    // a sealed in-memory copy of burrow, so that no container can reach the
+    // binary on disk through /proc/PID/exe (CVE-2019-5736).
+    let reaches_in = match &cli.command {
+        cli::Command::Enter(_) | cli::Command::Exec(_) | cli::Command::Create(_) => true,
+        cli::Command::Run(args) => args.id.is_some(),
+        _ => false,
+    };
+    if reaches_in {
+        if let Err(e) = burrow::ensure_sealed_copy() {
+            eprintln!("burrow: {e}");
+            return ExitCode::from(EXIT_BURROW);
+        }
+    }
     let log = (cli.log.clone(), cli.log_format);
     let result = match cli.command {
         cli::Command::Run(args) => match args.id.clone() {

@@ -1801,3 +1801,22 @@ fn oci_in_same_root(oci: &Oci) -> Oci {
     other.root_override.replace(Some(oci.root_arg()));
     other
 }
+
+/// The runtime's own code inside a container (here: a container waiting
+/// for `start`) runs from a sealed in-memory copy, so `/proc/1/exe` cannot
+/// lead to the binary on the host (CVE-2019-5736).
+#[test]
+fn a_waiting_container_runs_from_a_sealed_copy() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["sleep", "60"]);
+    let id = oci.id("sealed");
+    oci.cmd(&["create", "--bundle", &oci.bundle_arg(), &id]).ok();
+    let out = oci.cmd(&["exec", &id, "sh", "-c", "readlink /proc/1/exe"]);
+    out.ok();
+    // burrow shows its sealed memfd, runc hides the link: neither names the
+    // runtime's binary on disk.
+    let target = out.stdout.trim();
+    assert!(!target.ends_with(&format!("/{}", runtime_name())), "{out}");
+    assert!(!target.is_empty(), "{out}");
+    oci.cmd(&["delete", "--force", &id]).ok();
+}

@@ -79,6 +79,7 @@ mod idmap;
 mod namespace;
 mod pidfd;
 mod probe;
+mod reexec;
 mod rootfs;
 mod run;
 mod spawn;
@@ -99,6 +100,7 @@ pub use probe::{
     cgroup_layout, probe, setgroups_supported, unprivileged_user_namespace_supported, user_namespace_supported,
     CgroupLayout, Probe,
 };
+pub use reexec::{ensure_sealed_copy, running_from_sealed_copy};
 pub use run::{run, run_with_hook, run_with_pause, FORWARDED_SIGNALS};
 pub use spawn::{spawn, spawn_with_pause, Container};
 pub use spec::{Closure, ContainerSpec, ContainerSpecBuilder, Limits, Mount, Payload, Rlimit, Root, User};
