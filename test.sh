@@ -23,11 +23,14 @@ command -v newuidmap >/dev/null || packages+=(uidmap)          # several id rang
 command -v runuser >/dev/null || packages+=(util-linux)        # run tests as the test user
 command -v useradd >/dev/null || packages+=(passwd)
 command -v runc >/dev/null || packages+=(runc)                 # the OCI tests run against runc too
+[ -x /usr/bin/python3 ] || packages+=(python3-minimal)         # run inside a container (host /usr)
+[ -x /usr/bin/script ] || packages+=(bsdutils)                 # a terminal for the tty tests
+command -v ps >/dev/null || packages+=(procps)                 # `burrow ps`, the leftover check
 if [ ${#packages[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
-echo "ok: busybox newuidmap runuser useradd runc"
+echo "ok: busybox newuidmap runuser useradd runc python3 script ps"
 
 say "the unprivileged test user"
 if ! id burrowtest >/dev/null 2>&1; then

@@ -4,13 +4,12 @@
 
 mod common;
 
+use common::{test_user_ids, As, TEST_USER};
+
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-/// The unprivileged user the test script creates.
-const TEST_USER: &str = "burrowtest";
 
 /// A scratch directory, writable by everyone, removed on drop.
 struct Scratch(PathBuf);
@@ -33,22 +32,6 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-/// Who runs burrow in a test.
-#[derive(Clone, Copy, Debug)]
-enum As {
-    /// Whoever runs the tests (root in CI).
-    Caller,
-    /// The unprivileged test user (through runuser when we are root).
-    Rootless,
-}
-
-fn test_user_ids() -> (u32, u32) {
-    let user = nix::unistd::User::from_name(TEST_USER)
-        .unwrap()
-        .unwrap_or_else(|| panic!("user {TEST_USER} is missing: run the README's test command, which creates it"));
-    (user.uid.as_raw(), user.gid.as_raw())
 }
 
 /// A `burrow ARGS` command run as `who`, with its own empty TMPDIR.

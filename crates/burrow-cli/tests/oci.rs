@@ -21,6 +21,8 @@
 
 mod common;
 
+use common::{test_user_ids, As, TEST_USER};
+
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
@@ -31,9 +33,6 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-
-/// The unprivileged user the test script creates.
-const TEST_USER: &str = "burrowtest";
 
 /// How long any one runtime command may take before the test gives up.
 const COMMAND_DEADLINE: Duration = Duration::from_secs(20);
@@ -49,22 +48,6 @@ const APPLETS: &[&str] = &[
 
 // ---------------------------------------------------------------------------
 // Which runtime, run by whom
-
-/// Who runs the runtime in a test.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum As {
-    /// Whoever runs the tests (root in CI).
-    Caller,
-    /// The unprivileged test user (through runuser when we are root).
-    Rootless,
-}
-
-fn test_user_ids() -> (u32, u32) {
-    let user = nix::unistd::User::from_name(TEST_USER)
-        .unwrap()
-        .unwrap_or_else(|| panic!("user {TEST_USER} is missing: run the README's test command, which creates it"));
-    (user.uid.as_raw(), user.gid.as_raw())
-}
 
 fn through_runuser(who: As) -> bool {
     who == As::Rootless && nix::unistd::geteuid().is_root()

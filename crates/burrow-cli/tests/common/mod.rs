@@ -36,3 +36,23 @@ pub fn world_readable_burrow() -> &'static Path {
         bin
     })
 }
+
+/// The unprivileged user the test script creates.
+pub const TEST_USER: &str = "burrowtest";
+
+/// Who runs burrow in a test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum As {
+    /// Whoever runs the tests (root in CI).
+    Caller,
+    /// The unprivileged test user (through runuser when we are root).
+    Rootless,
+}
+
+/// uid and gid of [`TEST_USER`].
+pub fn test_user_ids() -> (u32, u32) {
+    let user = nix::unistd::User::from_name(TEST_USER)
+        .unwrap()
+        .unwrap_or_else(|| panic!("user {TEST_USER} is missing: run the README's test command, which creates it"));
+    (user.uid.as_raw(), user.gid.as_raw())
+}
