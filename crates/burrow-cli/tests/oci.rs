@@ -607,7 +607,7 @@ fn equals_forms_relative_bundle_and_term() {
     oci.set_args(&[
         "sh",
         "-c",
-        "n=0; trap 'n=$((n+1)); touch /tmp/term$n; [ $n -ge 2 ] && exit 0' TERM; while :; do sleep 0.05; done",
+        "n=0; trap 'n=$((n+1)); touch /tmp/term$n; [ $n -ge 2 ] && exit 0' TERM; touch /tmp/ready; while :; do sleep 0.05; done",
     ]);
     oci.edit(|c| c["root"]["readonly"] = json!(false));
     let id = oci.id("equals");
@@ -639,6 +639,14 @@ fn equals_forms_relative_bundle_and_term() {
             std::thread::sleep(Duration::from_millis(10));
         }
     };
+    // Signal only once the payload has its trap (a TERM between start and
+    // the trap would meet pid 1's default: ignored).
+    let ready = oci.rootfs().join("tmp/ready");
+    let deadline = Instant::now() + POLL_DEADLINE;
+    while !ready.exists() {
+        assert!(Instant::now() < deadline, "the payload did not start");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     oci.exec(&[root.clone(), "kill".into(), id.clone(), "TERM".into()], |_| ())
         .ok();
     noted(1);
