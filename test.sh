@@ -67,7 +67,11 @@ cargo test --workspace 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 if [ "$status" -eq 0 ]; then
     say "the OCI tests against runc (they must test the contract, not burrow's quirks)"
-    BURROW_TEST_RUNTIME=runc cargo test -p burrow-cli --test oci 2>&1 | tee -a "$log"
+    # Tests that runc 1.1.5 itself fails are listed, with why, at the top
+    # of tests/oci.rs.
+    runc_fails=(bind_options_set_and_clear_flags time_offsets_move_the_clocks the_personality_is_set)
+    BURROW_TEST_RUNTIME=runc cargo test -p burrow-cli --test oci -- \
+        "${runc_fails[@]/#/--skip=}" 2>&1 | tee -a "$log"
     status=${PIPESTATUS[0]}
 fi
 after=$(leftovers_sorted)

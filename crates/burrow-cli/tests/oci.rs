@@ -8,8 +8,19 @@
 //! (unset: the burrow binary; `runc` or any other name: that binary on PATH;
 //! a path: that binary).
 //!
-//! Known runc deviations (runc 1.1.5, Debian bookworm): none of these tests
-//! needs a runc-specific expectation; all pass against it. Where runc's
+//! Known runc deviations (runc 1.1.5, Debian bookworm): no test has a
+//! runc-specific expectation. Tests that runc 1.1.5 fails, which the test
+//! script therefore skips there:
+//! - `bind_options_set_and_clear_flags`: runc 1.1.5 ignores
+//!   `suid`/`dev`/`exec` on a bind unless another flag forces a remount,
+//!   and its `ro` remount drops the source's nosuid/nodev/noexec (runc 1.2
+//!   clears flags as asked);
+//! - `time_offsets_move_the_clocks`: runc 1.1.5 knows no time namespace
+//!   (runc 1.2 does);
+//! - `the_personality_is_set`: runc 1.1.5 silently ignores
+//!   `linux.personality` (runc 1.2 sets it).
+//!
+//! Where runc's
 //! wording is loose, the assertions accept it: "container does not exist"
 //! does not name the id, and a malformed config.json gives only the JSON
 //! decoder's error ("unexpected EOF"), without naming the file. Two runc
@@ -43,7 +54,7 @@ const POLL_DEADLINE: Duration = Duration::from_secs(5);
 /// Busybox applets linked into every test rootfs.
 const APPLETS: &[&str] = &[
     "sh", "ls", "cat", "echo", "id", "hostname", "sleep", "grep", "mount", "touch", "wc", "env", "pwd", "stat", "true",
-    "false", "test", "printf", "tr", "kill", "head", "mknod",
+    "false", "test", "printf", "tr", "kill", "head", "mknod", "uname", "cut", "readlink",
 ];
 
 // ---------------------------------------------------------------------------
@@ -1810,4 +1821,225 @@ fn a_waiting_container_runs_from_a_sealed_copy() {
     assert!(!target.ends_with(&format!("/{}", runtime_name())), "{out}");
     assert!(!target.is_empty(), "{out}");
     oci.cmd(&["delete", "--force", &id]).ok();
+}
+
+/// Bind options set flags and clear those the source has (`suid`, `dev`,
+/// `exec`), `ro` covers the top mount only and `rro` the whole tree. The
+/// runtime runs in a mount namespace of the test's own in which the source
+/// is a tmpfs mounted nosuid,nodev,noexec with another tmpfs under it.
+#[test]
+fn bind_options_set_and_clear_flags() {
+    let oci = Oci::with_spec(As::Caller);
+    let src = oci.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    let targets = ["/plain", "/cleared", "/top-ro", "/all-ro"];
+    let options = [
+        json!(["rbind"]),
+        json!(["rbind", "suid", "dev", "exec"]),
+        json!(["rbind", "ro"]),
+        json!(["rbind", "rro"]),
+    ];
+    oci.edit(|c| {
+        c["process"]["args"] = json!(["cat", "/proc/self/mounts"]);
+        for (target, opts) in targets.iter().zip(options) {
+            append(
+                &mut c["mounts"],
+                json!({"destination": target, "type": "bind", "source": src, "options": opts}),
+            );
+        }
+    });
+    let id = oci.id("bind-options");
+    let args: Vec<String> = ["--root", &oci.root_arg(), "run", "--bundle", &oci.bundle_arg(), &id]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let c = |s: &Path| std::ffi::CString::new(s.as_os_str().as_encoded_bytes()).unwrap();
+    let (src_c, sub_c) = (c(&src), c(&src.join("sub")));
+    let out = oci.exec(&args, |cmd| {
+        // SAFETY: between fork and exec this only makes raw system calls on
+        // strings allocated before the fork; it changes a mount namespace
+        // that the child has just made its own, never the host's.
+        unsafe {
+            cmd.pre_exec(move || {
+                let tmpfs = c"tmpfs".as_ptr();
+                let fail = |ret: libc::c_int| {
+                    if ret == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                };
+                fail(libc::unshare(libc::CLONE_NEWNS))?;
+                let private = libc::MS_REC | libc::MS_PRIVATE;
+                fail(libc::mount(
+                    std::ptr::null(),
+                    c"/".as_ptr(),
+                    std::ptr::null(),
+                    private,
+                    std::ptr::null(),
+                ))?;
+                let flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+                fail(libc::mount(tmpfs, src_c.as_ptr(), tmpfs, flags, std::ptr::null()))?;
+                fail(libc::mkdir(sub_c.as_ptr(), 0o755))?;
+                fail(libc::mount(tmpfs, sub_c.as_ptr(), tmpfs, 0, std::ptr::null()))
+            })
+        };
+    });
+    out.ok();
+    let has = |target: &str, flag: &str| mount_options(&out.stdout, target).contains(&flag);
+    for flag in ["nosuid", "nodev", "noexec"] {
+        assert!(has("/plain", flag), "a plain bind keeps {flag}: {out}");
+        assert!(!has("/cleared", flag), "{flag} is cleared: {out}");
+    }
+    assert!(
+        has("/top-ro", "ro") && has("/top-ro/sub", "rw"),
+        "ro is for the top: {out}"
+    );
+    assert!(
+        has("/all-ro", "ro") && has("/all-ro/sub", "ro"),
+        "rro is recursive: {out}"
+    );
+}
+
+/// `linux.personality` reaches the payload: with LINUX32, `uname -m` says
+/// a 32-bit machine.
+#[test]
+fn the_personality_is_set() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["uname", "-m"]);
+    oci.edit(|c| c["linux"]["personality"] = json!({"domain": "LINUX32"}));
+    let out = oci.run("personality");
+    out.ok();
+    assert_eq!(out.stdout, "i686\n", "{out}");
+}
+
+/// `linux.timeOffsets` move the clocks of a new time namespace: a year of
+/// boot time shows in `/proc/uptime`, and the host's clocks do not move.
+#[test]
+fn time_offsets_move_the_clocks() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["cut", "-d.", "-f1", "/proc/uptime"]);
+    let year = 365 * 24 * 3600;
+    oci.edit(|c| {
+        append(&mut c["linux"]["namespaces"], json!({"type": "time"}));
+        c["linux"]["timeOffsets"] = json!({"boottime": {"secs": year, "nanosecs": 0}});
+    });
+    let out = oci.run("time-offsets");
+    out.ok();
+    let uptime: u64 = out.stdout.trim().parse().unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert!(uptime >= year, "boot time is a year on: {out}");
+    let host = std::fs::read_to_string("/proc/uptime").unwrap();
+    let host: f64 = host.split(' ').next().unwrap().parse().unwrap();
+    assert!(host < year as f64, "the host's clock stays: {host}");
+}
+
+/// The namespaces of `config` with those of `joins` (type, path) joined by
+/// path instead of created.
+fn join_namespaces(c: &mut Value, joins: &[(&str, String)]) {
+    let list: Vec<Value> = c["linux"]["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| !joins.iter().any(|(kind, _)| n["type"] == *kind))
+        .cloned()
+        .chain(joins.iter().map(|(kind, path)| json!({"type": kind, "path": path})))
+        .collect();
+    c["linux"]["namespaces"] = json!(list);
+}
+
+/// Containers join a running one's namespaces by path, as the containers
+/// of a pod do: its pid namespace (they see its processes; `kill --all` of
+/// the joiner spares them), and, from a new user namespace of their own,
+/// its net, ipc and uts namespaces.
+#[test]
+fn namespaces_are_joined_by_path() {
+    let pod = Oci::with_spec(As::Caller);
+    pod.set_args(&["sleep", "60"]);
+    pod.edit(|c| c["hostname"] = json!("the-pod"));
+    let pod_id = pod.id("pod");
+    let pid_file = pod.file("pid");
+    pod.cmd(&[
+        "run",
+        "-d",
+        "--bundle",
+        &pod.bundle_arg(),
+        "--pid-file",
+        &pid_file,
+        &pod_id,
+    ])
+    .ok();
+    let pod_pid = pod.pid_from_file(&pid_file, &pod_id);
+    let ns = |kind: &str| format!("/proc/{pod_pid}/ns/{kind}");
+    let link = |kind: &str| std::fs::read_link(ns(kind)).unwrap().to_str().unwrap().to_owned();
+
+    let member = Oci::with_spec(As::Caller);
+    member.set_args(&[
+        "sh",
+        "-c",
+        "readlink /proc/self/ns/pid; cat /proc/1/cmdline; echo; sleep 60",
+    ]);
+    member.edit(|c| join_namespaces(c, &[("pid", ns("pid"))]));
+    let member_id = member.id("member");
+    let member_pid_file = member.file("pid");
+    let started = member.cmd(&[
+        "run",
+        "-d",
+        "--bundle",
+        &member.bundle_arg(),
+        "--pid-file",
+        &member_pid_file,
+        &member_id,
+    ]);
+    started.ok();
+    let member_pid = member.pid_from_file(&member_pid_file, &member_id);
+    let deadline = Instant::now() + POLL_DEADLINE;
+    while started.reread().0.lines().count() < 2 {
+        assert!(Instant::now() < deadline, "no output: {started}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let seen = started.reread().0;
+    assert_eq!(seen.lines().next(), Some(link("pid").as_str()), "{seen}");
+    assert!(
+        seen.lines().nth(1).unwrap().starts_with("sleep"),
+        "pid 1 is the pod's: {seen}"
+    );
+    member.cmd(&["kill", "--all", &member_id, "KILL"]).ok();
+    wait_gone(member_pid, "kill --all");
+    assert!(!is_gone(pod_pid), "kill --all of a member spared the pod");
+
+    let userns = Oci::with_spec(As::Caller);
+    userns.set_args(&[
+        "sh",
+        "-c",
+        "for n in net ipc uts; do readlink /proc/self/ns/$n; done; hostname; grep ' /sys ' /proc/mounts",
+    ]);
+    userns.edit(|c| {
+        append(&mut c["linux"]["namespaces"], json!({"type": "user"}));
+        c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+        c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+        join_namespaces(c, &[("network", ns("net")), ("ipc", ns("ipc")), ("uts", ns("uts"))]);
+        c["hostname"] = Value::Null;
+        // A user namespace that does not own the ipc and net namespaces
+        // cannot mount their mqueue and sysfs: bind the host's /sys.
+        let mounts: Vec<Value> = c["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["type"] != "mqueue")
+            .map(|m| match m["type"].as_str() {
+                Some("sysfs") => json!({"destination": "/sys", "type": "bind", "source": "/sys",
+                                        "options": ["rbind", "nosuid", "nodev", "noexec", "ro"]}),
+                _ => m.clone(),
+            })
+            .collect();
+        c["mounts"] = json!(mounts);
+    });
+    let out = userns.run("userns-member");
+    out.ok();
+    assert_eq!(
+        first_lines(&out, 4),
+        [link("net"), link("ipc"), link("uts"), "the-pod".into()],
+        "{out}"
+    );
+    assert_eq!(mount_options(&out.stdout, "/sys")[0], "ro", "{out}");
 }

@@ -5,8 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use burrow::{Capabilities, ContainerSpec, IdMap, Limits, Mount, Namespace, NamespaceSet, Rlimit, Root};
-use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use burrow::{Capabilities, Clock, ContainerSpec, IdMap, Limits, Mount, Namespace, NamespaceSet, Rlimit, Root};
+use oci_spec::runtime::{LinuxNamespaceType, LinuxPersonalityDomain, Spec};
 
 use crate::error::{OciError, Result};
 
@@ -184,7 +184,11 @@ pub fn to_spec(
         no_new_privileges: process.no_new_privileges().unwrap_or(false),
         umask: user.umask(),
         oom_score_adj: process.oom_score_adj(),
+        personality: personality(&linux)?,
     });
+    for (clock, offset) in time_offsets(&linux)? {
+        b = b.time_offset(clock, offset.secs().unwrap_or(0), offset.nanosecs().unwrap_or(0));
+    }
     match (process.terminal().unwrap_or(false), console_socket) {
         (true, Some(socket)) => {
             b = b.terminal(burrow::Terminal {
@@ -296,12 +300,6 @@ fn check_linux(config: &Spec) -> Result<()> {
         if linux.intel_rdt().is_some() {
             return refuse("linux.intelRdt", "not supported");
         }
-        if linux.personality().is_some() {
-            return refuse("linux.personality", "not supported yet");
-        }
-        if linux.time_offsets().as_ref().is_some_and(|t| !t.is_empty()) {
-            return refuse("linux.timeOffsets", "not supported yet");
-        }
         if linux.mount_label().as_ref().is_some_and(|l| !l.is_empty()) {
             return refuse("linux.mountLabel", "this host has no SELinux support in burrow");
         }
@@ -322,6 +320,80 @@ fn check_linux(config: &Spec) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `linux.personality` → the `personality(2)` value.
+fn personality(linux: &oci_spec::runtime::Linux) -> Result<Option<u64>> {
+    /// Personality flags by name, from `<linux/personality.h>`.
+    const FLAGS: [(&str, u64); 11] = [
+        ("UNAME26", 0x0020000),
+        ("ADDR_NO_RANDOMIZE", 0x0040000),
+        ("FDPIC_FUNCPTRS", 0x0080000),
+        ("MMAP_PAGE_ZERO", 0x0100000),
+        ("ADDR_COMPAT_LAYOUT", 0x0200000),
+        ("READ_IMPLIES_EXEC", 0x0400000),
+        ("ADDR_LIMIT_32BIT", 0x0800000),
+        ("SHORT_INODE", 0x1000000),
+        ("WHOLE_SECONDS", 0x2000000),
+        ("STICKY_TIMEOUTS", 0x4000000),
+        ("ADDR_LIMIT_3GB", 0x8000000),
+    ];
+    let Some(p) = linux.personality() else {
+        return Ok(None);
+    };
+    let mut persona = match p.domain() {
+        LinuxPersonalityDomain::PerLinux => 0x0000,
+        LinuxPersonalityDomain::PerLinux32 => 0x0008,
+    };
+    for (i, name) in p.flags().clone().unwrap_or_default().iter().enumerate() {
+        match FLAGS.iter().find(|(n, _)| n == name) {
+            Some((_, flag)) => persona |= flag,
+            None => {
+                return refuse(
+                    &format!("linux.personality.flags[{i}]"),
+                    format!("unknown personality flag {name:?}"),
+                )
+            }
+        }
+    }
+    Ok(Some(persona))
+}
+
+/// `linux.timeOffsets` → clocks and offsets (which need a new time
+/// namespace).
+fn time_offsets(linux: &oci_spec::runtime::Linux) -> Result<Vec<(Clock, oci_spec::runtime::LinuxTimeOffset)>> {
+    let mut out = Vec::new();
+    for (name, offset) in linux.time_offsets().clone().unwrap_or_default() {
+        let clock = match name.as_str() {
+            "monotonic" => Clock::Monotonic,
+            "boottime" => Clock::Boottime,
+            other => {
+                return refuse(
+                    &format!("linux.timeOffsets.{other}"),
+                    "only monotonic and boottime can be offset",
+                )
+            }
+        };
+        if offset.nanosecs().unwrap_or(0) >= 1_000_000_000 {
+            return refuse(
+                &format!("linux.timeOffsets.{name}.nanosecs"),
+                "must be below one second",
+            );
+        }
+        out.push((clock, offset));
+    }
+    let new_time_ns = linux.namespaces().as_ref().is_some_and(|list| {
+        list.iter()
+            .any(|n| n.typ() == LinuxNamespaceType::Time && n.path().is_none())
+    });
+    if !out.is_empty() && !new_time_ns {
+        return refuse(
+            "linux.timeOffsets",
+            "offsets need a new time namespace in linux.namespaces",
+        );
+    }
+    out.sort_by_key(|(clock, _)| *clock as u8);
+    Ok(out)
 }
 
 /// `process.rlimits` → rlimit numbers.
@@ -369,7 +441,10 @@ pub fn rlimits(process: &oci_spec::runtime::Process) -> Result<Vec<Rlimit>> {
 #[derive(Default)]
 struct Options {
     flags: u64,
-    propagation: u64,
+    clear: u64,
+    recursive_set: u64,
+    recursive_clear: u64,
+    propagation: Vec<u64>,
     data: Vec<String>,
 }
 
@@ -416,22 +491,27 @@ const PROPAGATION_OPTIONS: [(&str, u64); 8] = [
     ("runbindable", libc::MS_UNBINDABLE | libc::MS_REC),
 ];
 
-/// Options other runtimes know that burrow refuses by name.
-const UNSUPPORTED_OPTIONS: [&str; 13] = [
-    "tmpcopyup",
-    "idmap",
-    "ridmap",
-    "rro",
-    "rrw",
-    "rnosuid",
-    "rnodev",
-    "rnoexec",
-    "rsuid",
-    "rdev",
-    "rexec",
-    "recursive",
-    "copy-symlink",
+/// Recursive mount options (mount_setattr(2) with `AT_RECURSIVE`): name,
+/// flags set, flags cleared on the whole tree.
+const RECURSIVE_OPTIONS: [(&str, u64, u64); 14] = [
+    ("rro", libc::MS_RDONLY, 0),
+    ("rrw", 0, libc::MS_RDONLY),
+    ("rnosuid", libc::MS_NOSUID, 0),
+    ("rsuid", 0, libc::MS_NOSUID),
+    ("rnodev", libc::MS_NODEV, 0),
+    ("rdev", 0, libc::MS_NODEV),
+    ("rnoexec", libc::MS_NOEXEC, 0),
+    ("rexec", 0, libc::MS_NOEXEC),
+    ("rnoatime", libc::MS_NOATIME, 0),
+    ("ratime", 0, libc::MS_NOATIME),
+    ("rrelatime", libc::MS_RELATIME, 0),
+    ("rstrictatime", libc::MS_STRICTATIME, 0),
+    ("rnodiratime", libc::MS_NODIRATIME, 0),
+    ("rdiratime", 0, libc::MS_NODIRATIME),
 ];
+
+/// Options other runtimes know that burrow refuses by name.
+const UNSUPPORTED_OPTIONS: [&str; 5] = ["tmpcopyup", "idmap", "ridmap", "recursive", "copy-symlink"];
 
 /// Every mount option name burrow honours (for `features`); anything else
 /// that is not refused is passed to the file system as data.
@@ -440,6 +520,7 @@ pub fn mount_option_names() -> Vec<&'static str> {
         .iter()
         .map(|o| o.0)
         .chain(PROPAGATION_OPTIONS.iter().map(|o| o.0))
+        .chain(RECURSIVE_OPTIONS.iter().map(|o| o.0))
         .collect()
 }
 
@@ -448,8 +529,12 @@ fn options(field: &str, opts: &[String]) -> Result<Options> {
     for opt in opts {
         if let Some((_, set, clear)) = FLAG_OPTIONS.iter().find(|f| f.0 == opt) {
             o.flags = (o.flags | set) & !clear;
+            o.clear = (o.clear | clear) & !set;
+        } else if let Some((_, set, clear)) = RECURSIVE_OPTIONS.iter().find(|f| f.0 == opt) {
+            o.recursive_set = (o.recursive_set | set) & !clear;
+            o.recursive_clear = (o.recursive_clear | clear) & !set;
         } else if let Some((_, flags)) = PROPAGATION_OPTIONS.iter().find(|f| f.0 == opt) {
-            o.propagation = *flags;
+            o.propagation.push(*flags);
         } else if UNSUPPORTED_OPTIONS.contains(&opt.as_str()) {
             return refuse(field, format!("mount option {opt:?} is not supported yet"));
         } else {
@@ -507,6 +592,9 @@ fn mount(i: usize, m: &oci_spec::runtime::Mount, bundle: &Path, rootless: bool) 
         destination,
         fstype: if is_bind { "none".into() } else { fstype },
         flags,
+        clear: opts.clear,
+        recursive_set: opts.recursive_set,
+        recursive_clear: opts.recursive_clear,
         data,
         propagation: opts.propagation,
     }])
@@ -522,8 +610,11 @@ fn cgroup_mounts(dest: &Path, flags: u64, rootless: bool) -> Result<Vec<Mount>> 
         destination: dest,
         fstype: fstype.into(),
         flags,
+        clear: 0,
+        recursive_set: 0,
+        recursive_clear: 0,
         data: data.into(),
-        propagation: 0,
+        propagation: Vec::new(),
     };
     let fs_flags = flags & !libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
     if rootless {

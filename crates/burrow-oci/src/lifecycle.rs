@@ -324,7 +324,8 @@ pub fn kill(store: &Store, id: &str, signal: i32, all: bool) -> Result<()> {
 
 /// Every process of the container (host pids): those in its cgroup when
 /// it was placed in one; else those in its pid namespace when it has its
-/// own; else only its own process. Never the caller's whole namespace.
+/// own (it is pid 1 there, so not a namespace it joined, such as a pod's);
+/// else only its own process. Never the caller's whole namespace.
 fn container_processes(record: &Record) -> Vec<i32> {
     let mut pids: Vec<i32> = match record.placement.iter().find(|d| d.join("cgroup.procs").exists()) {
         Some(leaf) => cgroups::tree_procs(leaf),
@@ -332,7 +333,7 @@ fn container_processes(record: &Record) -> Vec<i32> {
             let theirs = std::fs::read_link(format!("/proc/{}/ns/pid", record.pid));
             let ours = std::fs::read_link("/proc/self/ns/pid");
             match (theirs, ours) {
-                (Ok(ns), Ok(own)) if ns != own => std::fs::read_dir("/proc")
+                (Ok(ns), Ok(own)) if ns != own && is_namespace_init(record.pid) => std::fs::read_dir("/proc")
                     .into_iter()
                     .flatten()
                     .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
@@ -345,6 +346,17 @@ fn container_processes(record: &Record) -> Vec<i32> {
     pids.sort_unstable();
     pids.dedup();
     pids
+}
+
+/// Whether `pid` is pid 1 of its own pid namespace (the last `NSpid`).
+fn is_namespace_init(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|status| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("NSpid:"))
+            .and_then(|ids| ids.split_whitespace().last())
+            == Some("1")
+    })
 }
 
 /// Remove a container; a created or running one only with `force` (which

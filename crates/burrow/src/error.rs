@@ -16,6 +16,8 @@ pub enum Step {
     IdMaps,
     /// Waiting for the parent's go-ahead.
     Handshake,
+    /// Making the time namespace and writing its clock offsets.
+    TimeOffsets,
     /// Making mount propagation private.
     Propagation,
     /// Mounting the new root (tmpfs or a bind of a directory).

@@ -76,6 +76,7 @@ mod excursion;
 mod exec;
 mod hooks;
 mod idmap;
+mod joined;
 mod namespace;
 mod pidfd;
 mod probe;
@@ -103,7 +104,9 @@ pub use probe::{
 pub use reexec::{ensure_sealed_copy, running_from_sealed_copy};
 pub use run::{run, run_with_hook, run_with_pause, FORWARDED_SIGNALS};
 pub use spawn::{spawn, spawn_with_pause, Container};
-pub use spec::{Closure, ContainerSpec, ContainerSpecBuilder, Limits, Mount, Payload, Rlimit, Root, User};
+pub use spec::{
+    Clock, Closure, ContainerSpec, ContainerSpecBuilder, Limits, Mount, Payload, Rlimit, Root, TimeOffset, User,
+};
 pub use status::ExitStatus;
 pub use terminal::Terminal;
 

@@ -191,3 +191,11 @@ impl fmt::Display for NamespaceSet {
         f.write_str(&names.join(" "))
     }
 }
+
+/// The clock's name in `/proc/PID/timens_offsets`.
+pub(crate) fn clock_name(clock: crate::Clock) -> &'static str {
+    match clock {
+        crate::Clock::Monotonic => "monotonic",
+        crate::Clock::Boottime => "boottime",
+    }
+}

@@ -28,6 +28,7 @@ use crate::error::{Error, Result, SetupError, Step};
 use crate::exec::{CStrings, Command};
 use crate::hooks;
 use crate::idmap;
+use crate::joined::{self, ThreadJoined};
 use crate::namespace::Namespace;
 use crate::rootfs;
 use crate::spec::{ContainerSpec, Payload};
@@ -113,6 +114,8 @@ pub fn spawn_with_pause(
         UnixStream::pair().map_err(|e| Error::io("creating the parent/child socketpair", e))?;
     let mut in_flight = InFlight::register(&[parent_end.as_raw_fd(), child_end.as_raw_fd()]);
     let flags = clone_namespaces(spec).clone_flags().bits() as u64;
+    // Born in the joined net/ipc/uts/cgroup/pid namespaces.
+    let joined = ThreadJoined::enter(&spec.join)?;
     let forked = {
         let _span = tracing::debug_span!("step", name = "clone3").entered();
         sys::clone3_fork(flags).map_err(|e| {
@@ -126,6 +129,8 @@ pub fn spawn_with_pause(
         Forked::Child => {
             // First, before anything can allocate: die with the parent.
             let _ = sys::set_parent_death_signal(libc::SIGKILL);
+            // The thread to move back is the parent's, not this copy.
+            std::mem::forget(joined);
             channel::close_in_flight_except(&[parent_end.as_raw_fd(), child_end.as_raw_fd()]);
             drop(parent_end);
             // A panic must end this copy, never unwind into the caller's code.
@@ -134,6 +139,7 @@ pub fn spawn_with_pause(
             sys::exit_now(125)
         }
         Forked::Parent { pid, pidfd } => {
+            drop(joined);
             in_flight.release(child_end.as_raw_fd());
             drop(child_end);
             drop(plan);
@@ -186,6 +192,9 @@ struct ChildPlan {
     gate: Option<OwnedFd>,
     /// The console socket, connected here for the same reason.
     console: Option<UnixStream>,
+    /// What to write to `/proc/self/timens_offsets` after making the time
+    /// namespace, when it has offsets.
+    time_offsets: Option<String>,
 }
 
 impl ChildPlan {
@@ -200,6 +209,19 @@ impl ChildPlan {
                 user_ns && unmapped(&spec.gid_maps, Gid::effective().as_raw()),
             ),
             env: CStrings::environment(&spec.env),
+            time_offsets: defers_time_namespace(spec).then(|| {
+                spec.time_offsets
+                    .iter()
+                    .map(|o| {
+                        format!(
+                            "{} {} {}\n",
+                            crate::namespace::clock_name(o.clock),
+                            o.seconds,
+                            o.nanoseconds
+                        )
+                    })
+                    .collect()
+            }),
             capabilities: spec.capabilities.as_ref().map(|c| c.parse()).transpose()?,
             gate: match &spec.start_gate {
                 Some(path) => Some(
@@ -267,11 +289,20 @@ fn defers_cgroup_namespace(spec: &ContainerSpec) -> bool {
     spec.namespaces.contains(Namespace::Cgroup) && !spec.cgroups.is_empty()
 }
 
+/// A time namespace with offsets is made by the child before any process
+/// is in it (offsets can only be written then), and entered at exec.
+fn defers_time_namespace(spec: &ContainerSpec) -> bool {
+    spec.namespaces.contains(Namespace::Time) && !spec.time_offsets.is_empty()
+}
+
 /// The namespaces `clone3` creates.
 fn clone_namespaces(spec: &ContainerSpec) -> crate::NamespaceSet {
     let mut set = spec.namespaces;
     if defers_cgroup_namespace(spec) {
         set.remove(Namespace::Cgroup);
+    }
+    if defers_time_namespace(spec) {
+        set.remove(Namespace::Time);
     }
     set
 }
@@ -369,7 +400,10 @@ fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream)
             )
         })?;
     }
-    join_namespaces(spec)?;
+    if let Some(offsets) = &plan.time_offsets {
+        make_time_namespace(offsets)?;
+    }
+    joined::join_in_child(&spec.join)?;
     let mut hook_input = None;
     if spec.builds_root() {
         rootfs::make_private(spec.propagation)?;
@@ -393,6 +427,21 @@ fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream)
     }
     run_hooks_before_exec(spec, hook_input.as_deref())?;
     run_payload(spec, plan, channel)
+}
+
+/// Make a time namespace for our children and the payload (which enters it
+/// at exec) with these clock offsets.
+fn make_time_namespace(offsets: &str) -> Result<(), SetupError> {
+    let fail = |e, what: &str| SetupError::sys(Step::TimeOffsets, None, e, what.to_string());
+    nix::sched::unshare(Namespace::Time.clone_flag()).map_err(|e| fail(e, "cannot make a time namespace"))?;
+    let file = nix::fcntl::open(
+        "/proc/self/timens_offsets",
+        OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| fail(e, "cannot open /proc/self/timens_offsets"))?;
+    nix::unistd::write(&file, offsets.as_bytes()).map_err(|e| fail(e, "cannot write the clock offsets"))?;
+    Ok(())
 }
 
 /// Give the payload its terminal (sent to the console socket), bound onto
@@ -446,6 +495,10 @@ fn set_process_attributes(spec: &ContainerSpec, plan: &ChildPlan) -> Result<(), 
         .map_err(|e| SetupError::sys(Step::Cwd, Some(spec.cwd.clone()), e, "cannot change directory to"))?;
     if let Some(mask) = spec.limits.umask {
         nix::sys::stat::umask(Mode::from_bits_truncate(mask));
+    }
+    if let Some(persona) = spec.limits.personality {
+        sys::set_personality(persona)
+            .map_err(|e| SetupError::sys(Step::Limits, None, e, "cannot set the personality"))?;
     }
     if spec.limits.no_new_privileges {
         sys::set_no_new_privs().map_err(|e| SetupError::sys(Step::Limits, None, e, "cannot set no_new_privs"))?;
@@ -551,17 +604,6 @@ pub(crate) fn switch_user(user: &crate::spec::User) -> Result<(), SetupError> {
     }
     sys::set_all_gids(user.gid).map_err(|e| fail(e, &format!("cannot switch to gid {}", user.gid)))?;
     sys::set_all_uids(user.uid).map_err(|e| fail(e, &format!("cannot switch to uid {}", user.uid)))
-}
-
-/// Join the namespaces named by path, before any mount work.
-fn join_namespaces(spec: &ContainerSpec) -> Result<(), SetupError> {
-    for (ns, path) in &spec.join {
-        let fail = |e, what: &str| SetupError::sys(Step::Join, Some(path.clone()), e, what.to_string());
-        let fd = nix::fcntl::open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-            .map_err(|e| fail(e, &format!("cannot open the {ns} namespace")))?;
-        nix::sched::setns(&fd, ns.clone_flag()).map_err(|e| fail(e, &format!("cannot join the {ns} namespace")))?;
-    }
-    Ok(())
 }
 
 /// Tell the parent setup is done, then block until the gate FIFO is opened

@@ -73,10 +73,14 @@ pub enum Mount {
     },
     /// Any other `mount(2)`: a file system of `fstype` from `source`, with
     /// `MS_*` flags and data. With `MS_BIND` in the flags, `source` is a host
-    /// path bound like [`Mount::Bind`] (`MS_REC` for rbind), and the flags
-    /// `MS_RDONLY`, `MS_NOSUID`, `MS_NODEV` and `MS_NOEXEC` are applied to it
-    /// afterwards. `propagation` (`MS_PRIVATE`, `MS_SLAVE`, ... with or
-    /// without `MS_REC`) is set on the new mount last, when not zero.
+    /// path bound like [`Mount::Bind`] (`MS_REC` for rbind); then the flags
+    /// `MS_RDONLY`, `MS_NOSUID`, `MS_NODEV`, `MS_NOEXEC` and the access-time
+    /// ones in `flags` are set on it and those in `clear` cleared (a bind
+    /// otherwise keeps its source's flags). `recursive_set` and
+    /// `recursive_clear` do the same for the mount and every mount below it
+    /// (runc's `rro`, `rnosuid`, ...). Each `propagation` change
+    /// (`MS_PRIVATE`, `MS_SLAVE`, ... with or without `MS_REC`) is made
+    /// last, in order.
     Generic {
         /// Host path for binds; a name such as `proc` or `tmpfs` otherwise.
         source: PathBuf,
@@ -86,10 +90,16 @@ pub enum Mount {
         fstype: String,
         /// `MS_*` flags.
         flags: u64,
+        /// `MS_*` flags to clear on a bind (`rw`, `suid`, `dev`, `exec`).
+        clear: u64,
+        /// `MS_*` flags to set on the whole tree mounted here.
+        recursive_set: u64,
+        /// `MS_*` flags to clear on the whole tree mounted here.
+        recursive_clear: u64,
         /// File system data, such as `mode=755,size=65536k`.
         data: String,
-        /// Propagation flags to set afterwards.
-        propagation: u64,
+        /// Propagation changes to make afterwards, in order.
+        propagation: Vec<u64>,
     },
     /// Create a device node with `mknod` (needs real root: a user namespace
     /// cannot; bind one with [`Mount::Device`] there instead).
@@ -215,7 +225,10 @@ pub struct ContainerSpec {
     /// What to run.
     pub payload: Payload,
     /// Existing namespaces to join by path (such as `/run/netns/x`), instead
-    /// of creating them: net, ipc, uts, cgroup or mnt.
+    /// of creating them: net, ipc, uts, cgroup, pid, time or mnt. The first
+    /// five are joined as the container is cloned, with the caller's rights
+    /// (so also with a new user namespace); mnt and time by the container
+    /// process before its mounts.
     pub join: Vec<(Namespace, PathBuf)>,
     /// Build the seed's `/proc`, `/sys` and `/dev` before the caller's
     /// mounts (the default). A front whose mount list names those file
@@ -245,6 +258,10 @@ pub struct ContainerSpec {
     /// caller's shell with `TIOCSTI` (bubblewrap's CVE-2017-5226). Job
     /// control in an interactive shell inside is lost with it.
     pub new_session: bool,
+    /// Clock offsets of the new time namespace (needs [`Namespace::Time`]
+    /// and a command payload: the namespace is made just before setup and
+    /// entered when the command is executed).
+    pub time_offsets: Vec<TimeOffset>,
     /// Propagation of the container's mounts, set on all of them before the
     /// root is built: `MS_REC | MS_PRIVATE` (the default) or
     /// `MS_REC | MS_SLAVE` (host mounts still show up inside); never
@@ -286,6 +303,31 @@ pub struct Limits {
     pub umask: Option<u32>,
     /// `/proc/PID/oom_score_adj`, set by the parent.
     pub oom_score_adj: Option<i32>,
+    /// Execution domain and flags (`personality(2)`), such as
+    /// `PER_LINUX32` for `uname -m` to say i686.
+    pub personality: Option<u64>,
+}
+
+/// A clock of a time namespace that can be offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Clock {
+    /// `CLOCK_MONOTONIC` (and its coarse and raw forms).
+    Monotonic,
+    /// `CLOCK_BOOTTIME`: time since boot, suspend included.
+    Boottime,
+}
+
+/// How far a clock of the container's new time namespace is moved from the
+/// host's, as `/proc/PID/timens_offsets` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TimeOffset {
+    /// The clock.
+    pub clock: Clock,
+    /// Whole seconds (may be negative).
+    pub seconds: i64,
+    /// Nanoseconds, below one second.
+    pub nanoseconds: u32,
 }
 
 /// One resource limit.
@@ -408,7 +450,7 @@ impl ContainerSpec {
         }
         validate_path("cwd", &self.cwd)?;
         for (ns, path) in &self.join {
-            if matches!(ns, Namespace::User | Namespace::Pid | Namespace::Time) {
+            if *ns == Namespace::User {
                 return Err(Error::spec(
                     "join",
                     format!(
@@ -505,6 +547,23 @@ impl ContainerSpec {
         }
         if let Some(caps) = &self.capabilities {
             caps.parse()?;
+        }
+        if !self.time_offsets.is_empty() {
+            if !has(Namespace::Time) || self.join.iter().any(|(ns, _)| *ns == Namespace::Time) {
+                return Err(Error::spec("time_offsets", "offsets need a new time namespace"));
+            }
+            if !matches!(self.payload, Payload::Command(_)) {
+                return Err(Error::spec(
+                    "time_offsets",
+                    "a closure never enters a time namespace made after the clone",
+                ));
+            }
+            if let Some(o) = self.time_offsets.iter().find(|o| o.nanoseconds >= 1_000_000_000) {
+                return Err(Error::spec(
+                    "time_offsets",
+                    format!("{} nanoseconds is a second or more", o.nanoseconds),
+                ));
+            }
         }
         if let Payload::Command(argv) = &self.payload {
             if argv.is_empty() || argv[0].is_empty() {
@@ -604,6 +663,7 @@ impl Default for ContainerSpecBuilder {
                 preserve_fds: 0,
                 cgroups: Vec::new(),
                 propagation: libc::MS_REC | libc::MS_PRIVATE,
+                time_offsets: Vec::new(),
                 new_session: false,
                 terminal: None,
                 hooks_before_pivot: Vec::new(),
@@ -817,6 +877,16 @@ impl ContainerSpecBuilder {
     /// Start the payload in a new session (see the field).
     pub fn new_session(mut self, yes: bool) -> Self {
         self.spec.new_session = yes;
+        self
+    }
+
+    /// Move a clock of the container's new time namespace (see the field).
+    pub fn time_offset(mut self, clock: Clock, seconds: i64, nanoseconds: u32) -> Self {
+        self.spec.time_offsets.push(TimeOffset {
+            clock,
+            seconds,
+            nanoseconds,
+        });
         self
     }
 

@@ -114,18 +114,19 @@ struct MountAttr {
 pub const MOUNT_ATTR_RDONLY: u64 = 0x1;
 const AT_RECURSIVE: u32 = 0x8000;
 
-/// Add `attrs` (`MOUNT_ATTR_*`) to the mount that `fd` refers to, and with
-/// `recursive` to every mount below it, leaving its other (possibly locked)
-/// flags alone: `mount_setattr(fd, "", AT_EMPTY_PATH [| AT_RECURSIVE])`.
-pub fn mount_setattr(fd: BorrowedFd<'_>, attrs: u64, recursive: bool) -> Result<(), Errno> {
-    // Setting an access-time mode means clearing the old one first.
-    let clear = if attrs & MOUNT_ATTR_ATIME_MASK != 0 {
-        MOUNT_ATTR_ATIME_MASK
+/// Set `set` and clear `clear` (`MOUNT_ATTR_*`) on the mount that `fd`
+/// refers to, and with `recursive` on every mount below it, leaving its
+/// other (possibly locked) flags alone:
+/// `mount_setattr(fd, "", AT_EMPTY_PATH [| AT_RECURSIVE])`. Setting an
+/// access-time mode replaces the old one.
+pub fn mount_setattr(fd: BorrowedFd<'_>, set: u64, clear: u64, recursive: bool) -> Result<(), Errno> {
+    let clear = if set & MOUNT_ATTR_ATIME_MASK != 0 {
+        clear | MOUNT_ATTR_ATIME_MASK
     } else {
-        0
+        clear
     };
     let attr = MountAttr {
-        attr_set: attrs,
+        attr_set: set,
         attr_clr: clear,
         ..MountAttr::default()
     };
@@ -155,8 +156,9 @@ pub const MOUNT_ATTR_NOEXEC: u64 = 0x8;
 pub const MOUNT_ATTR_NOATIME: u64 = 0x10;
 /// `MOUNT_ATTR_STRICTATIME`.
 pub const MOUNT_ATTR_STRICTATIME: u64 = 0x20;
-/// `MOUNT_ATTR__ATIME`: the access-time mode bits.
-const MOUNT_ATTR_ATIME_MASK: u64 = 0x70;
+/// `MOUNT_ATTR__ATIME`: the access-time mode bits (clearing them with none
+/// set means `relatime`).
+pub const MOUNT_ATTR_ATIME_MASK: u64 = 0x70;
 /// `MOUNT_ATTR_NODIRATIME`.
 pub const MOUNT_ATTR_NODIRATIME: u64 = 0x80;
 
@@ -442,4 +444,13 @@ pub fn close_fds_except(first: u32, keep: &[RawFd]) {
         }
         from = fd.saturating_add(1);
     }
+}
+
+/// `personality(persona)`: set the execution domain and its flags.
+pub fn set_personality(persona: u64) -> Result<(), Errno> {
+    let persona = libc::c_ulong::try_from(persona).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: personality takes a plain integer and changes only this
+    // process's execution domain.
+    let ret = unsafe { libc::personality(persona) };
+    Errno::result(ret).map(drop)
 }

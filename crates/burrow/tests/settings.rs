@@ -41,15 +41,21 @@ fn generic_mounts_take_flags_data_and_binds() {
             fstype: "tmpfs".into(),
             flags: libc::MS_NOSUID | libc::MS_NOEXEC,
             data: "mode=700,size=1m".into(),
-            propagation: libc::MS_PRIVATE,
+            clear: 0,
+            recursive_set: 0,
+            recursive_clear: 0,
+            propagation: vec![libc::MS_PRIVATE],
         })
         .mount(Mount::Generic {
             source: data.path().to_path_buf(),
             destination: "/data".into(),
             fstype: "none".into(),
             flags: libc::MS_BIND | libc::MS_REC | libc::MS_RDONLY,
+            clear: 0,
+            recursive_set: 0,
+            recursive_clear: 0,
             data: String::new(),
-            propagation: 0,
+            propagation: Vec::new(),
         });
     let script = "grep ' /scratch ' /proc/mounts > /out/scratch; stat -c %a /scratch >> /out/scratch; \
                   cat /data/f > /out/data; touch /data/g 2>/dev/null; echo $? >> /out/data";
@@ -78,12 +84,16 @@ fn sysctl_limits_umask_and_no_new_privileges() {
             no_new_privileges: true,
             umask: Some(0o027),
             oom_score_adj: Some(123),
+            personality: Some(0x0040000), // ADDR_NO_RANDOMIZE
         });
     let script = "cat /proc/sys/kernel/shmmni > /out/v; ulimit -n >> /out/v; ulimit -Hn >> /out/v; umask >> /out/v; \
                   grep NoNewPrivs /proc/self/status | tr -d '\\t' >> /out/v; cat /proc/self/oom_score_adj >> /out/v; \
-                  domainname >> /out/v";
+                  domainname >> /out/v; cat /proc/self/personality >> /out/v";
     assert_eq!(sh(b, script), ExitStatus::Exited(0));
-    assert_eq!(out.read("v"), "1234\n321\n654\n0027\nNoNewPrivs:1\n123\nexample.org\n");
+    assert_eq!(
+        out.read("v"),
+        "1234\n321\n654\n0027\nNoNewPrivs:1\n123\nexample.org\n00040000\n"
+    );
 }
 
 #[test]
@@ -136,8 +146,11 @@ fn without_essentials_only_the_listed_mounts_exist() {
         destination: "/proc".into(),
         fstype: "proc".into(),
         flags: 0,
+        clear: 0,
+        recursive_set: 0,
+        recursive_clear: 0,
         data: String::new(),
-        propagation: 0,
+        propagation: Vec::new(),
     });
     assert_eq!(
         sh(b, "ls -A /dev | wc -l > /out/dev; test -d /sys; echo $? >> /out/dev"),
@@ -181,4 +194,35 @@ fn capability_sets_are_exactly_as_configured() {
         e.to_string().contains("capabilities.bounding") && e.to_string().contains("CAP_BOGUS"),
         "{e}"
     );
+}
+
+/// A container with a user namespace of its own that joins a network
+/// namespace by path (here the caller's): it may not mount a sysfs for it,
+/// so it gets the host's, read-only. The spawning thread is back in its own
+/// namespace afterwards.
+#[test]
+fn sysfs_for_a_joined_network_namespace() {
+    let out = Scratch::new();
+    let own = std::fs::read_link("/proc/thread-self/ns/net").unwrap();
+    let b = sandbox(&out)
+        .share(Namespace::Net)
+        .join(Namespace::Net, "/proc/self/ns/net")
+        .mount(Mount::Generic {
+            source: "sysfs".into(),
+            destination: "/sys".into(),
+            fstype: "sysfs".into(),
+            flags: libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+            clear: 0,
+            recursive_set: 0,
+            recursive_clear: 0,
+            data: String::new(),
+            propagation: Vec::new(),
+        });
+    let script = "readlink /proc/self/ns/net > /out/net; grep ' /sys ' /proc/mounts > /out/sys; \
+                  test -d /sys/class/net/lo; echo $? >> /out/sys";
+    assert_eq!(sh(b, script), ExitStatus::Exited(0));
+    assert_eq!(out.read("net").trim(), own.to_str().unwrap(), "joined");
+    let sys = out.read("sys");
+    assert!(sys.contains(" ro,") && sys.ends_with("\n0\n"), "{sys}");
+    assert_eq!(std::fs::read_link("/proc/thread-self/ns/net").unwrap(), own);
 }

@@ -101,7 +101,7 @@ pub(crate) fn build_and_enter(
             Mode::empty(),
         )
         .map_err(fail)?;
-        sys::mount_setattr(root.as_fd(), sys::MOUNT_ATTR_RDONLY, false).map_err(fail)?;
+        sys::mount_setattr(root.as_fd(), sys::MOUNT_ATTR_RDONLY, 0, false).map_err(fail)?;
     }
     Ok(())
 }
@@ -264,17 +264,48 @@ fn bind(
 fn make_read_only(root: &RootDir, dest: &Path, step: Step) -> Result<(), SetupError> {
     let fail = |e: Errno| SetupError::sys(step, Some(dest.into()), e, "cannot make read-only");
     let fd = root.open_path(dest).map_err(fail)?;
-    sys::mount_setattr(fd.as_fd(), sys::MOUNT_ATTR_RDONLY, true).map_err(fail)
+    sys::mount_setattr(fd.as_fd(), sys::MOUNT_ATTR_RDONLY, 0, true).map_err(fail)
+}
+
+/// `MS_*` flags as `MOUNT_ATTR_*` attributes to set and to clear: the
+/// flags in `set` are added, those in `clear` removed; `MS_RELATIME`, or
+/// clearing `MS_NOATIME`/`MS_STRICTATIME`, selects `relatime`.
+fn mount_attrs(set: u64, clear: u64) -> (u64, u64) {
+    const ATTRS: [(u64, u64); 7] = [
+        (libc::MS_RDONLY, sys::MOUNT_ATTR_RDONLY),
+        (libc::MS_NOSUID, sys::MOUNT_ATTR_NOSUID),
+        (libc::MS_NODEV, sys::MOUNT_ATTR_NODEV),
+        (libc::MS_NOEXEC, sys::MOUNT_ATTR_NOEXEC),
+        (libc::MS_NOATIME, sys::MOUNT_ATTR_NOATIME),
+        (libc::MS_STRICTATIME, sys::MOUNT_ATTR_STRICTATIME),
+        (libc::MS_NODIRATIME, sys::MOUNT_ATTR_NODIRATIME),
+    ];
+    let pick = |ms: u64| {
+        ATTRS
+            .iter()
+            .filter(|(flag, _)| ms & flag != 0)
+            .fold(0, |acc, (_, attr)| acc | attr)
+    };
+    let (set_attrs, mut clear_attrs) = (pick(set), pick(clear));
+    let relatime = set & libc::MS_RELATIME != 0 || clear & (libc::MS_NOATIME | libc::MS_STRICTATIME) != 0;
+    if relatime && set_attrs & sys::MOUNT_ATTR_ATIME_MASK == 0 {
+        clear_attrs |= sys::MOUNT_ATTR_ATIME_MASK;
+    }
+    (set_attrs, clear_attrs)
 }
 
 /// A generic `mount(2)` from the plan: a bind (with the opened source, its
-/// flags applied afterwards) or a new file system, then propagation.
+/// flags set and cleared afterwards) or a new file system, then the
+/// recursive attributes, then each propagation change in order.
 fn mount_generic(root: &RootDir, op: &Mount, source: Option<&Source>) -> Result<(), SetupError> {
     let Mount::Generic {
         source: name,
         destination,
         fstype,
         flags,
+        clear,
+        recursive_set,
+        recursive_clear,
         data,
         propagation,
     } = op
@@ -282,45 +313,50 @@ fn mount_generic(root: &RootDir, op: &Mount, source: Option<&Source>) -> Result<
         return Ok(());
     };
     let fail = |e, what: &str| SetupError::sys(Step::Mount, Some(destination.clone()), e, what.to_string());
+    let reopen = || root.open_path(destination).map_err(|e| fail(e, "cannot reopen"));
     let flags = *flags as libc::c_ulong;
     if flags & libc::MS_BIND != 0 {
         let source = source.ok_or_else(|| fail(Errno::ENOENT, "no opened bind source for"))?;
         bind(root, source, destination, flags & libc::MS_REC != 0, false, Step::Mount)?;
-        let attrs = [
-            (libc::MS_RDONLY, sys::MOUNT_ATTR_RDONLY),
-            (libc::MS_NOSUID, sys::MOUNT_ATTR_NOSUID),
-            (libc::MS_NODEV, sys::MOUNT_ATTR_NODEV),
-            (libc::MS_NOEXEC, sys::MOUNT_ATTR_NOEXEC),
-            (libc::MS_NOATIME, sys::MOUNT_ATTR_NOATIME),
-            (libc::MS_STRICTATIME, sys::MOUNT_ATTR_STRICTATIME),
-            (libc::MS_NODIRATIME, sys::MOUNT_ATTR_NODIRATIME),
-        ]
-        .iter()
-        .filter(|(ms, _)| flags & ms != 0)
-        .fold(0, |acc, (_, attr)| acc | attr);
-        if attrs != 0 {
-            let fd = root.open_path(destination).map_err(|e| fail(e, "cannot reopen"))?;
-            sys::mount_setattr(fd.as_fd(), attrs, false).map_err(|e| fail(e, "cannot set the flags of"))?;
+        let (set, clear) = mount_attrs(flags, *clear);
+        if set | clear != 0 {
+            sys::mount_setattr(reopen()?.as_fd(), set, clear, false).map_err(|e| fail(e, "cannot set the flags of"))?;
         }
     } else {
         let target = root.mount_target(destination, Kind::Dir, Step::Mount)?;
         let data = (!data.is_empty()).then_some(data.as_str());
-        mount(
+        let mounted = mount(
             Some(name.as_path()),
             &fd_path(&target),
             Some(fstype.as_str()),
             MsFlags::from_bits_retain(flags),
             data,
-        )
-        .map_err(|e| fail(e, &format!("cannot mount {fstype} on")))?;
+        );
+        match mounted {
+            // A user namespace that does not own the network namespace (one
+            // joined by path) may not mount sysfs: show the host's instead,
+            // as runc does, with the flags asked for on all of it.
+            Err(Errno::EPERM) if fstype == "sysfs" => {
+                let host = Source::open(Path::new("/sys"), Step::Mount)?;
+                bind(root, &host, destination, true, false, Step::Mount)?;
+                let (set, clear) = mount_attrs(flags, 0);
+                sys::mount_setattr(reopen()?.as_fd(), set, clear, true)
+                    .map_err(|e| fail(e, "cannot set the flags of"))?;
+            }
+            other => other.map_err(|e| fail(e, &format!("cannot mount {fstype} on")))?,
+        }
     }
-    if *propagation != 0 {
-        let fd = root.open_path(destination).map_err(|e| fail(e, "cannot reopen"))?;
+    let (set, clear) = mount_attrs(*recursive_set, *recursive_clear);
+    if set | clear != 0 {
+        sys::mount_setattr(reopen()?.as_fd(), set, clear, true)
+            .map_err(|e| fail(e, "cannot set the recursive flags of"))?;
+    }
+    for change in propagation {
         mount(
             None::<&str>,
-            &fd_path(&fd),
+            &fd_path(&reopen()?),
             None::<&str>,
-            MsFlags::from_bits_retain(*propagation as libc::c_ulong),
+            MsFlags::from_bits_retain(*change as libc::c_ulong),
             None::<&str>,
         )
         .map_err(|e| fail(e, "cannot set the propagation of"))?;
