@@ -304,6 +304,15 @@ pub struct RunArgs {
     #[arg(long)]
     pub die_with_parent: bool,
 
+    /// Filter syscalls with this seccomp profile (the JSON of an OCI
+    /// linux.seccomp, as runc and podman take), or "unconfined" for no
+    /// filter. Default: burrow's profile, which refuses mount, namespaces,
+    /// modules, keyrings, bpf and the like with EPERM, terminal injection
+    /// (TIOCSTI, TIOCLINUX) too, and says ENOSYS for syscalls it does not
+    /// know. Example: --seccomp unconfined
+    #[arg(long, value_name = "FILE|unconfined")]
+    pub seccomp: Option<PathBuf>,
+
     /// OCI: run the bundle as container ID instead (create + start; waits
     /// unless --detach). Example: burrow run --bundle ./box mybox
     #[arg(value_name = "ID")]

@@ -104,6 +104,15 @@ pub fn spec_from_args(args: RunArgs) -> Result<ContainerSpec> {
     for (k, v) in crate::env::build(&args.preserve, &args.setenv)? {
         b = b.env(k, v);
     }
+    match args.seccomp.as_deref() {
+        None => b = b.seccomp(burrow::seccomp::Seccomp::default_profile()),
+        Some(p) if p == Path::new("unconfined") => {}
+        Some(file) => {
+            let text = std::fs::read_to_string(file).with_context(|| format!("--seccomp {}", file.display()))?;
+            let profile = burrow_oci::seccomp::parse(&text).with_context(|| format!("--seccomp {}", file.display()))?;
+            b = b.seccomp(profile);
+        }
+    }
     let argv = if args.command.is_empty() {
         vec!["/bin/sh".to_string()]
     } else {

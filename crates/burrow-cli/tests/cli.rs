@@ -811,3 +811,75 @@ fn the_sandbox_cannot_type_into_the_callers_terminal() {
     assert!(text.contains("refused"), "{text:?}");
     assert!(!text.contains("INJECTED"), "{text:?}");
 }
+
+/// `burrow run` filters syscalls by default (namespaces and mounts are
+/// refused inside), `--seccomp unconfined` lifts it, and `--seccomp FILE`
+/// takes an OCI profile.
+fn seccomp_is_on_by_default(who: As) {
+    let nested = ["run", "--", "sh", "-c", "unshare -U true 2>&1; echo status=$?"];
+    let out = run(who, &nested);
+    assert!(stdout(&out).contains("Operation not permitted"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("status=1"), "{}", stdout(&out));
+
+    let out = run(
+        who,
+        &[
+            "run",
+            "--seccomp",
+            "unconfined",
+            "--",
+            "sh",
+            "-c",
+            "unshare -U true; echo status=$?",
+        ],
+    );
+    assert_eq!(stdout(&out), "status=0\n", "{}", stderr(&out));
+
+    let tmp = Scratch::new();
+    let profile = tmp.path().join("profile.json");
+    std::fs::write(
+        &profile,
+        r#"{"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 122}]}"#,
+    )
+    .unwrap();
+    std::fs::set_permissions(tmp.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&profile, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let file = profile.to_str().unwrap();
+    let out = run(
+        who,
+        &[
+            "run",
+            "--seccomp",
+            file,
+            "--",
+            "sh",
+            "-c",
+            "mkdir /tmp/x 2>&1; echo status=$?",
+        ],
+    );
+    assert!(
+        stdout(&out).contains("quota exceeded") && stdout(&out).contains("status=1"),
+        "{}",
+        stdout(&out)
+    );
+
+    std::fs::write(&profile, r#"{"defaultAction": "SCMP_ACT_SOMETIMES"}"#).unwrap();
+    let out = run(who, &["run", "--seccomp", file, "--", "true"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("--seccomp") && stderr(&out).contains("profile"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn seccomp_as_root() {
+    seccomp_is_on_by_default(As::Caller);
+}
+
+#[test]
+fn seccomp_rootless() {
+    seccomp_is_on_by_default(As::Rootless);
+}

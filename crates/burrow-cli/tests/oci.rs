@@ -18,7 +18,10 @@
 //! - `time_offsets_move_the_clocks`: runc 1.1.5 knows no time namespace
 //!   (runc 1.2 does);
 //! - `the_personality_is_set`: runc 1.1.5 silently ignores
-//!   `linux.personality` (runc 1.2 sets it).
+//!   `linux.personality` (runc 1.2 sets it);
+//! - `an_unknown_oci_version_is_refused`: runc never checks `ociVersion`
+//!   (the runtime-tools conformance suite's misc_props test expects the
+//!   refusal).
 //!
 //! Where runc's
 //! wording is loose, the assertions accept it: "container does not exist"
@@ -54,7 +57,7 @@ const POLL_DEADLINE: Duration = Duration::from_secs(5);
 /// Busybox applets linked into every test rootfs.
 const APPLETS: &[&str] = &[
     "sh", "ls", "cat", "echo", "id", "hostname", "sleep", "grep", "mount", "touch", "wc", "env", "pwd", "stat", "true",
-    "false", "test", "printf", "tr", "kill", "head", "mknod", "uname", "cut", "readlink",
+    "false", "test", "printf", "tr", "kill", "head", "mknod", "uname", "cut", "readlink", "mkdir",
 ];
 
 // ---------------------------------------------------------------------------
@@ -2042,4 +2045,124 @@ fn namespaces_are_joined_by_path() {
         "{out}"
     );
     assert_eq!(mount_options(&out.stdout, "/sys")[0], "ro", "{out}");
+}
+
+/// A profile that allows everything but `mkdir`/`mkdirat`, which get
+/// `action` (with errno 13 for SCMP_ACT_ERRNO).
+fn mkdir_profile(action: &str) -> Value {
+    json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": action, "errnoRet": 13}]
+    })
+}
+
+/// `linux.seccomp` filters the container's syscalls, and those of a
+/// process `exec` starts in it.
+#[test]
+fn seccomp_filters_the_container_and_exec() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["sh", "-c", "mkdir /tmp/a 2>&1; echo status=$?; sleep 60"]);
+    oci.edit(|c| c["linux"]["seccomp"] = mkdir_profile("SCMP_ACT_ERRNO"));
+    let id = oci.id("seccomp");
+    let pid_file = oci.file("pid");
+    let started = oci.cmd(&["run", "-d", "--bundle", &oci.bundle_arg(), "--pid-file", &pid_file, &id]);
+    started.ok();
+    oci.pid_from_file(&pid_file, &id);
+    let deadline = Instant::now() + POLL_DEADLINE;
+    while !started.reread().0.contains("status=") {
+        assert!(Instant::now() < deadline, "no output: {started}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let seen = started.reread().0;
+    assert!(
+        seen.contains("Permission denied") && seen.contains("status=1"),
+        "{seen}"
+    );
+    let exec = oci.cmd(&["exec", &id, "mkdir", "/tmp/b"]);
+    assert_eq!(exec.code, Some(1), "{exec}");
+    assert!(exec.stderr.contains("Permission denied"), "{exec}");
+    oci.cmd(&["exec", &id, "ls", "/"]).ok();
+}
+
+/// With SCMP_ACT_NOTIFY the listener goes to `listenerPath` with the
+/// container's state, and the agent there decides the syscall's outcome.
+#[test]
+fn seccomp_notifications_reach_the_agent() {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let oci = Oci::with_spec(As::Caller);
+    let socket = oci.path().join("agent.sock");
+    let agent = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    oci.set_args(&["sh", "-c", "mkdir /tmp/a 2>&1; echo status=$?"]);
+    oci.edit(|c| {
+        let mut profile = mkdir_profile("SCMP_ACT_NOTIFY");
+        profile["listenerPath"] = json!(socket);
+        profile["listenerMetadata"] = json!("from-the-test");
+        c["linux"]["seccomp"] = profile;
+    });
+    // The agent: take the listener, answer one notification with EROFS.
+    let answered = std::thread::spawn(move || -> Result<Value, String> {
+        let (conn, _) = agent.accept().map_err(|e| e.to_string())?;
+        let mut body = vec![0u8; 65536];
+        let mut iov = [std::io::IoSliceMut::new(&mut body)];
+        let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+        let msg = nix::sys::socket::recvmsg::<()>(
+            conn.as_raw_fd(),
+            &mut iov,
+            Some(&mut space),
+            nix::sys::socket::MsgFlags::empty(),
+        )
+        .map_err(|e| e.to_string())?;
+        let len = msg.bytes;
+        let fd = msg
+            .cmsgs()
+            .map_err(|e| e.to_string())?
+            .find_map(|c| match c {
+                nix::sys::socket::ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
+                _ => None,
+            })
+            .ok_or("no fd")?;
+        // SAFETY: the fd just arrived with SCM_RIGHTS and is ours alone.
+        let listener = unsafe { OwnedFd::from_raw_fd(fd) };
+        let state: Value = serde_json::from_slice(&body[..len]).map_err(|e| e.to_string())?;
+        let mut notif = [0u64; 10]; // struct seccomp_notif (80 bytes)
+                                    // SAFETY: the buffer has the size and alignment of seccomp_notif.
+        if unsafe { libc::ioctl(listener.as_raw_fd(), 0xc050_2100, notif.as_mut_ptr()) } != 0 {
+            return Err(format!("NOTIF_RECV: {}", std::io::Error::last_os_error()));
+        }
+        // struct seccomp_notif_resp: id, val, error, flags.
+        let mut resp = [notif[0], 0, (-libc::EROFS) as u32 as u64];
+        // SAFETY: the buffer has the size and alignment of seccomp_notif_resp.
+        if unsafe { libc::ioctl(listener.as_raw_fd(), 0xc018_2101, resp.as_mut_ptr()) } != 0 {
+            return Err(format!("NOTIF_SEND: {}", std::io::Error::last_os_error()));
+        }
+        Ok(state)
+    });
+    let out = oci.run("seccomp-notify");
+    out.ok();
+    assert!(
+        out.stdout.contains("Read-only file system") && out.stdout.contains("status=1"),
+        "{out}"
+    );
+    let state = answered.join().unwrap().unwrap();
+    assert_eq!(state["fds"], json!(["seccompFd"]), "{state}");
+    assert_eq!(state["metadata"], "from-the-test", "{state}");
+    assert!(state["pid"].as_i64().is_some_and(|p| p > 0), "{state}");
+    assert!(
+        state["state"]["id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("seccomp-notify")),
+        "{state}"
+    );
+}
+
+/// A config whose ociVersion is not 1.x is refused by name.
+#[test]
+fn an_unknown_oci_version_is_refused() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.edit(|c| c["ociVersion"] = json!("invalid"));
+    let id = oci.id("bad-version");
+    let out = oci.cmd(&["create", "--bundle", &oci.bundle_arg(), &id]);
+    out.refused(&["ociVersion"]);
+    oci.assert_gone(&id);
 }

@@ -14,7 +14,27 @@ use crate::error::{OciError, Result};
 pub fn load(bundle: &Path) -> Result<Spec> {
     let path = bundle.join("config.json");
     let text = std::fs::read_to_string(&path).map_err(|e| OciError::Bundle(format!("{}: {e}", path.display())))?;
-    serde_json::from_str(&text).map_err(|e| OciError::Bundle(format!("{}: {e}", path.display())))
+    let config: Spec = serde_json::from_str(&text).map_err(|e| OciError::Bundle(format!("{}: {e}", path.display())))?;
+    check_version(config.version())?;
+    Ok(config)
+}
+
+/// `ociVersion` must be a 1.x version (SemVer), the major version this
+/// runtime implements.
+fn check_version(version: &str) -> Result<()> {
+    let core = version.split(['-', '+']).next().unwrap_or_default();
+    let parts: Vec<&str> = core.split('.').collect();
+    let numeric = parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if !numeric || parts[0] != "1" {
+        return Err(OciError::Field {
+            field: "ociVersion".into(),
+            reason: format!("{version:?} is not a 1.x.y runtime-spec version"),
+        });
+    }
+    Ok(())
 }
 
 /// Refuse `field` with `why`.
@@ -186,6 +206,9 @@ pub fn to_spec(
         oom_score_adj: process.oom_score_adj(),
         personality: personality(&linux)?,
     });
+    if let Some(profile) = linux.seccomp() {
+        b = b.seccomp(crate::seccomp::profile(profile)?);
+    }
     for (clock, offset) in time_offsets(&linux)? {
         b = b.time_offset(clock, offset.secs().unwrap_or(0), offset.nanosecs().unwrap_or(0));
     }
@@ -286,9 +309,6 @@ pub fn check_process(process: &oci_spec::runtime::Process) -> Result<()> {
 /// Linux fields this build cannot honour.
 fn check_linux(config: &Spec) -> Result<()> {
     if let Some(linux) = config.linux() {
-        if linux.seccomp().is_some() {
-            return refuse("linux.seccomp", "seccomp is not supported yet");
-        }
         if let Some(resources) = linux.resources() {
             if let Err(field) = crate::resources::only_supported(resources) {
                 return refuse(

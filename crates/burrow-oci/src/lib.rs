@@ -17,6 +17,7 @@ pub mod features;
 pub mod hooks;
 pub mod lifecycle;
 pub mod resources;
+pub mod seccomp;
 pub mod state;
 
 pub use error::{OciError, Result};

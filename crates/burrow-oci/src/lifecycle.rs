@@ -31,7 +31,7 @@ pub struct CreateOptions {
 /// Set the container up and leave it waiting for `start`.
 pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<()> {
     let _lock = store.reserve(id)?;
-    let (mut spec, mut record, resources, hooks) = match prepare(store, id, opts, true) {
+    let (mut spec, mut record, resources, hooks, listener) = match prepare(store, id, opts, true) {
         Ok(prepared) => prepared,
         Err(e) => {
             let _ = store.remove(id);
@@ -42,7 +42,7 @@ pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<()> {
     let intended = std::mem::take(&mut record.cgroups);
     let made = make_fifo(&fifo).and_then(|()| {
         place(store, &mut record, &mut spec, &intended, resources.as_ref())?;
-        let mut container = burrow::spawn_with_pause(&spec, at_pause(&record, &hooks))?;
+        let mut container = burrow::spawn_with(&spec, checkpoints(&record, &hooks, &listener))?;
         let recorded = finish_record(store, record.clone(), container.pid().as_raw(), opts);
         if recorded.is_err() {
             // Not recorded means not reachable by any command: end it.
@@ -149,7 +149,13 @@ fn prepare(store: &Store, id: &str, opts: &CreateOptions, gated: bool) -> Result
         )
     });
     let hooks = crate::hooks::Hooks::of(&config);
-    Ok((spec, record, resources, hooks))
+    let listener = config.linux().as_ref().and_then(|l| l.seccomp().clone()).and_then(|s| {
+        Some((
+            s.listener_path().clone()?,
+            s.listener_metadata().clone().unwrap_or_default(),
+        ))
+    });
+    Ok((spec, record, resources, hooks, listener))
 }
 
 /// The state a hook reads on its standard input.
@@ -192,7 +198,31 @@ type Prepared = (
     Record,
     Option<(oci_spec::runtime::LinuxResources, Vec<oci_spec::runtime::LinuxDevice>)>,
     crate::hooks::Hooks,
+    Listener,
 );
+
+/// Where the seccomp notification listener goes (`listenerPath`) and the
+/// metadata sent with it.
+type Listener = Option<(PathBuf, String)>;
+
+/// The spawn checkpoints of a container: hooks at the pause, and the
+/// seccomp listener sent to its agent as soon as it exists.
+fn checkpoints<'a>(
+    record: &'a Record,
+    hooks: &'a crate::hooks::Hooks,
+    listener: &'a Listener,
+) -> burrow::Checkpoints<'a> {
+    burrow::Checkpoints {
+        at_pause: Box::new(at_pause(record, hooks)),
+        seccomp_listener: listener.as_ref().map(|(path, metadata)| {
+            Box::new(move |pid: nix::unistd::Pid, fd| {
+                let state = serde_json::from_str(&hook_state(record, pid.as_raw(), "creating")).unwrap_or_default();
+                crate::seccomp::send_listener(path, fd, state, pid.as_raw(), metadata)
+                    .map_err(|e| burrow::Error::Channel(e.to_string()))
+            }) as burrow::ListenerHandler
+        }),
+    }
+}
 
 fn make_fifo(fifo: &Path) -> Result<()> {
     nix::unistd::mkfifo(fifo, nix::sys::stat::Mode::from_bits_truncate(0o600))
@@ -406,9 +436,9 @@ pub fn run(store: &Store, id: &str, opts: &CreateOptions, detach: bool) -> Resul
         start(store, id)?;
         return Ok(0);
     }
-    let (spec, record, hooks) = {
+    let (spec, record, hooks, listener) = {
         let _lock = store.reserve(id)?;
-        let (mut spec, mut record, resources, hooks) = match prepare(store, id, opts, false) {
+        let (mut spec, mut record, resources, hooks, listener) = match prepare(store, id, opts, false) {
             Ok(prepared) => prepared,
             Err(e) => {
                 let _ = store.remove(id);
@@ -420,11 +450,11 @@ pub fn run(store: &Store, id: &str, opts: &CreateOptions, detach: bool) -> Resul
             undo(store, &record, &hooks);
             return Err(e);
         }
-        (spec, record, hooks)
+        (spec, record, hooks, listener)
     };
     let (dirs, leaves) = (record.cgroups.clone(), record.placement.clone());
     let mut saved = Ok(());
-    let status = burrow::run_with_pause(&spec, at_pause(&record, &hooks), |pid| {
+    let status = burrow::run_with(&spec, checkpoints(&record, &hooks, &listener), |pid| {
         saved = finish_record(store, record.clone(), pid.as_raw(), opts);
         crate::hooks::run_warning(
             "poststart",
@@ -495,6 +525,10 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOptions) -> Result<i32> {
     }
     let args = process.args().clone().unwrap_or_default();
     let mut excursion = burrow::Excursion::new(record.pid)?;
+    // The container's seccomp profile holds for what runs in it later too.
+    if let Some(profile) = config.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+        excursion = excursion.seccomp(crate::seccomp::profile(profile)?);
+    }
     let mut env: Vec<String> = process.env().clone().unwrap_or_default();
     env.extend(opts.env.iter().cloned());
     for (i, kv) in env.iter().enumerate() {

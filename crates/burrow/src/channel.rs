@@ -33,6 +33,10 @@ pub enum Message {
     /// Child → parent: setup is done and `execve` comes next; the end of
     /// file that follows (the channel is close-on-exec) means it succeeded.
     Exec,
+    /// Child → parent: the seccomp filter is installed; its user
+    /// notification listener follows as one byte carrying the fd
+    /// (`SCM_RIGHTS`).
+    SeccompListener,
     /// Child → parent: setup failed; the child exits after sending this.
     Failed(SetupError),
     /// Excursion → parent: the detached process was forked with this pid
@@ -156,4 +160,48 @@ pub(crate) fn close_in_flight_except(keep: &[RawFd]) {
             crate::sys::close_raw(fd);
         }
     }
+}
+
+/// Send `fd` as one byte with `SCM_RIGHTS`.
+pub fn send_fd(stream: &UnixStream, fd: std::os::fd::BorrowedFd<'_>) -> Result<()> {
+    use nix::sys::socket::{sendmsg, ControlMessage};
+    let fds = [fd.as_raw_fd()];
+    sendmsg::<()>(
+        stream.as_raw_fd(),
+        &[std::io::IoSlice::new(b"F")],
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::MSG_NOSIGNAL,
+        None,
+    )
+    .map(drop)
+    .map_err(|e| Error::sys("sending an fd on the parent/child channel", e))
+}
+
+/// Receive the fd that [`send_fd`] sent (close-on-exec here).
+pub fn recv_fd(stream: &UnixStream) -> Result<std::os::fd::OwnedFd> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned};
+    use std::os::fd::FromRawFd;
+    let mut byte = [0u8; 1];
+    let mut iov = [std::io::IoSliceMut::new(&mut byte)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let msg = recvmsg::<()>(
+        stream.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .map_err(|e| Error::sys("receiving an fd on the parent/child channel", e))?;
+    for cmsg in msg
+        .cmsgs()
+        .map_err(|e| Error::sys("reading the fd's control message", e))?
+    {
+        if let ControlMessageOwned::ScmRights(fds) = cmsg {
+            if let Some(fd) = fds.first() {
+                // SAFETY: the kernel just installed this fd for us, and
+                // nothing else owns it.
+                return Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(*fd) });
+            }
+        }
+    }
+    Err(Error::Channel("an fd was announced but none came".into()))
 }

@@ -40,6 +40,8 @@ pub enum Step {
     Limits,
     /// Setting the capability sets.
     Capabilities,
+    /// Installing the seccomp filter.
+    Seccomp,
     /// Making the terminal and sending it to the console socket.
     Terminal,
     /// Running a hook command.

@@ -43,6 +43,7 @@ pub struct Excursion {
     terminal: Option<Terminal>,
     rlimits: Vec<crate::Rlimit>,
     forward_signals: bool,
+    seccomp: Option<crate::seccomp::Seccomp>,
 }
 
 impl Excursion {
@@ -89,6 +90,7 @@ impl Excursion {
             user: None,
             capabilities: None,
             no_new_privileges: false,
+            seccomp: None,
             cgroups: Vec::new(),
             preserve_fds: 0,
             terminal: None,
@@ -129,6 +131,14 @@ impl Excursion {
     /// Set `no_new_privs` on the process.
     pub fn no_new_privileges(mut self, yes: bool) -> Self {
         self.no_new_privileges = yes;
+        self
+    }
+
+    /// Filter the command's syscalls with `profile` (a container's own, as
+    /// runc does for exec). A profile with user notification is refused:
+    /// its listener would have no way to its agent.
+    pub fn seccomp(mut self, profile: crate::seccomp::Seccomp) -> Self {
+        self.seccomp = Some(profile);
         self
     }
 
@@ -191,6 +201,16 @@ impl Excursion {
         let command = Command::new(argv, &self.env);
         let env = CStrings::environment(&self.env);
         let caps = self.capabilities.as_ref().map(|c| c.parse()).transpose()?;
+        let filter = match &self.seccomp {
+            Some(profile) if profile.notifies() => {
+                return Err(Error::spec(
+                    "seccomp",
+                    "a command joining a container cannot have user notification rules",
+                ))
+            }
+            Some(profile) => Some((profile.compile()?, profile.install_flags())),
+            None => None,
+        };
         // The console socket is a host path: connect before joining.
         let mut console = self
             .terminal
@@ -202,7 +222,7 @@ impl Excursion {
             if let (Some(t), Some(socket)) = (&self.terminal, console.take()) {
                 terminal::attach(t, &socket, self.user.as_ref().map(|u| u.uid))?;
             }
-            self.process_settings(caps.as_ref())?;
+            self.process_settings(caps.as_ref(), filter.as_ref())?;
             sys::cloexec_from(3 + self.preserve_fds)
                 .map_err(|e| SetupError::sys(Step::Exec, None, e, "cannot mark inherited fds close-on-exec"))?;
             for fd in 3..3 + self.preserve_fds as i32 {
@@ -216,7 +236,17 @@ impl Excursion {
 
     /// User, capabilities and `no_new_privs` of a command, in the order
     /// spawn uses.
-    fn process_settings(&self, caps: Option<&CapSets>) -> Result<(), SetupError> {
+    fn process_settings(
+        &self,
+        caps: Option<&CapSets>,
+        filter: Option<&(Vec<crate::seccomp::SockFilter>, u32)>,
+    ) -> Result<(), SetupError> {
+        let install = || match filter {
+            Some((code, flags)) => sys::install_seccomp(*flags, code)
+                .map(drop)
+                .map_err(|e| SetupError::sys(Step::Seccomp, None, e, "cannot install the seccomp filter")),
+            None => Ok(()),
+        };
         for r in &self.rlimits {
             sys::set_rlimit(Pid::from_raw(0), r.resource, r.soft, r.hard).map_err(|e| {
                 SetupError::sys(
@@ -227,9 +257,14 @@ impl Excursion {
                 )
             })?;
         }
+        if !self.no_new_privileges {
+            // Installing needs CAP_SYS_ADMIN without no_new_privs.
+            install()?;
+        }
         capabilities::switch_user_with(self.user.as_ref(), caps)?;
         if self.no_new_privileges {
             sys::set_no_new_privs().map_err(|e| SetupError::sys(Step::Limits, None, e, "cannot set no_new_privs"))?;
+            install()?;
         }
         Ok(())
     }

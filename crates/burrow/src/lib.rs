@@ -83,6 +83,7 @@ mod probe;
 mod reexec;
 mod rootfs;
 mod run;
+pub mod seccomp;
 mod spawn;
 mod spec;
 mod status;
@@ -102,8 +103,8 @@ pub use probe::{
     CgroupLayout, Probe,
 };
 pub use reexec::{ensure_sealed_copy, running_from_sealed_copy};
-pub use run::{run, run_with_hook, run_with_pause, FORWARDED_SIGNALS};
-pub use spawn::{spawn, spawn_with_pause, Container};
+pub use run::{run, run_with, run_with_hook, run_with_pause, FORWARDED_SIGNALS};
+pub use spawn::{spawn, spawn_with, spawn_with_pause, Checkpoints, Container, ListenerHandler};
 pub use spec::{
     Clock, Closure, ContainerSpec, ContainerSpecBuilder, Limits, Mount, Payload, Rlimit, Root, TimeOffset, User,
 };

@@ -11,7 +11,7 @@ use nix::unistd::Pid;
 
 use crate::error::{Error, Result};
 use crate::namespace::Namespace;
-use crate::spawn::{spawn_with_pause, Container};
+use crate::spawn::Container;
 use crate::spec::ContainerSpec;
 use crate::status::ExitStatus;
 
@@ -51,12 +51,25 @@ pub fn run_with_pause(
     at_pause: impl FnOnce(Pid) -> Result<Option<String>>,
     spawned: impl FnOnce(Pid),
 ) -> Result<ExitStatus> {
+    let checkpoints = crate::Checkpoints {
+        at_pause: Box::new(at_pause),
+        seccomp_listener: None,
+    };
+    run_with(spec, checkpoints, spawned)
+}
+
+/// [`run_with_hook`] with the caller's [`crate::Checkpoints`].
+pub fn run_with(
+    spec: &ContainerSpec,
+    checkpoints: crate::Checkpoints<'_>,
+    spawned: impl FnOnce(Pid),
+) -> Result<ExitStatus> {
     let mut mask = SigSet::empty();
     FORWARDED_SIGNALS.iter().for_each(|s| mask.add(*s));
     let old = mask
         .thread_swap_mask(SigmaskHow::SIG_BLOCK)
         .map_err(|e| Error::sys("blocking signals to forward", e))?;
-    let result = spawn_with_pause(spec, at_pause).and_then(|mut container| {
+    let result = crate::spawn_with(spec, checkpoints).and_then(|mut container| {
         spawned(container.pid());
         let shares_session = !spec.new_session && spec.terminal.is_none();
         let forwarded = forward_until_exit(

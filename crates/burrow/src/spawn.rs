@@ -45,9 +45,16 @@ pub struct Container {
     pid: Pid,
     pidfd: OwnedFd,
     status: Option<ExitStatus>,
+    seccomp_listener: Option<OwnedFd>,
 }
 
 impl Container {
+    /// The user notification fd of the payload's seccomp filter, when its
+    /// profile has [`crate::seccomp::Action::Notify`] rules (once).
+    pub fn take_seccomp_listener(&mut self) -> Option<OwnedFd> {
+        self.seccomp_listener.take()
+    }
+
     /// The container process's pid in the caller's pid namespace.
     pub fn pid(&self) -> Pid {
         self.pid
@@ -104,6 +111,33 @@ pub fn spawn_with_pause(
     spec: &ContainerSpec,
     at_pause: impl FnOnce(Pid) -> Result<Option<String>>,
 ) -> Result<Container> {
+    spawn_with(
+        spec,
+        Checkpoints {
+            at_pause: Box::new(at_pause),
+            seccomp_listener: None,
+        },
+    )
+}
+
+/// Takes a container's seccomp listener: its pid and the fd.
+pub type ListenerHandler<'a> = Box<dyn FnOnce(Pid, OwnedFd) -> Result<()> + 'a>;
+
+/// What the caller does at the container's checkpoints during a spawn.
+pub struct Checkpoints<'a> {
+    /// Called at the pause before `pivot_root` (see
+    /// [`spawn_with_pause`]).
+    pub at_pause: Box<dyn FnOnce(Pid) -> Result<Option<String>> + 'a>,
+    /// Called with the container's pid and the user notification listener
+    /// of its seccomp filter as soon as it arrives, so that an agent can
+    /// answer while the container goes on (it may block on a notified
+    /// syscall until then). Without it, the listener is kept for
+    /// [`Container::take_seccomp_listener`].
+    pub seccomp_listener: Option<ListenerHandler<'a>>,
+}
+
+/// [`spawn`] with the caller's [`Checkpoints`].
+pub fn spawn_with(spec: &ContainerSpec, checkpoints: Checkpoints<'_>) -> Result<Container> {
     spec.validate()?;
     // Everything the child needs is prepared here, before the fork.
     // No other burrow clone may copy this spawn's child end of the channel
@@ -148,8 +182,9 @@ pub fn spawn_with_pause(
                 pid,
                 pidfd,
                 status: None,
+                seccomp_listener: None,
             };
-            let outcome = handshake(spec, &mut container, &mut parent_end, at_pause);
+            let outcome = handshake(spec, &mut container, &mut parent_end, checkpoints);
             in_flight.release(parent_end.as_raw_fd());
             drop(parent_end);
             match outcome {
@@ -195,6 +230,8 @@ struct ChildPlan {
     /// What to write to `/proc/self/timens_offsets` after making the time
     /// namespace, when it has offsets.
     time_offsets: Option<String>,
+    /// The compiled seccomp filter and its install flags.
+    seccomp: Option<(Vec<crate::seccomp::SockFilter>, u32)>,
 }
 
 impl ChildPlan {
@@ -209,6 +246,10 @@ impl ChildPlan {
                 user_ns && unmapped(&spec.gid_maps, Gid::effective().as_raw()),
             ),
             env: CStrings::environment(&spec.env),
+            seccomp: match &spec.seccomp {
+                Some(profile) => Some((profile.compile()?, profile.install_flags())),
+                None => None,
+            },
             time_offsets: defers_time_namespace(spec).then(|| {
                 spec.time_offsets
                     .iter()
@@ -249,9 +290,10 @@ fn handshake(
     spec: &ContainerSpec,
     container: &mut Container,
     channel: &mut UnixStream,
-    at_pause: impl FnOnce(Pid) -> Result<Option<String>>,
+    checkpoints: Checkpoints<'_>,
 ) -> Result<()> {
-    let mut at_pause = Some(at_pause);
+    let mut at_pause = Some(checkpoints.at_pause);
+    let mut on_listener = checkpoints.seccomp_listener;
     if spec.namespaces.contains(Namespace::User) {
         let _span = tracing::debug_span!("step", name = "id_maps").entered();
         idmap::write_maps(container.pid, &spec.uid_maps, &spec.gid_maps)?;
@@ -276,6 +318,13 @@ fn handshake(
             None if exec_announced => return Ok(()),
             Some(Message::Started) if matches!(spec.payload, Payload::Closure(_)) => return Ok(()),
             Some(Message::Ready) if spec.start_gate.is_some() => return Ok(()),
+            Some(Message::SeccompListener) if container.seccomp_listener.is_none() => {
+                let fd = channel::recv_fd(channel)?;
+                match on_listener.take() {
+                    Some(deliver) => deliver(container.pid, fd)?,
+                    None => container.seccomp_listener = Some(fd),
+                }
+            }
             Some(Message::Failed(report)) => return Err(Error::Setup(report)),
             None => return Err(Error::Vanished(ExitStatus::Exited(-1))),
             Some(other) => return Err(Error::Channel(format!("unexpected message {other:?} during setup"))),
@@ -421,11 +470,19 @@ fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream)
     if spec.new_session && spec.terminal.is_none() {
         nix::unistd::setsid().map_err(|e| SetupError::sys(Step::Terminal, None, e, "cannot start a new session"))?;
     }
-    set_process_attributes(spec, plan)?;
+    set_process_attributes(spec, plan, channel)?;
+    let notifies = spec.seccomp.as_ref().is_some_and(|s| s.notifies());
+    if spec.limits.no_new_privileges && notifies {
+        // The listener must reach the parent, which is gone after the gate.
+        install_seccomp(plan, channel)?;
+    }
     if let Some(gate) = &plan.gate {
         wait_at_gate(channel, gate);
     }
     run_hooks_before_exec(spec, hook_input.as_deref())?;
+    if spec.limits.no_new_privileges && !notifies {
+        install_seccomp(plan, channel)?;
+    }
     run_payload(spec, plan, channel)
 }
 
@@ -478,7 +535,23 @@ fn run_hooks_before_exec(spec: &ContainerSpec, hook_input: Option<&str>) -> Resu
 /// The process's own settings, after the root: hostname, domain name,
 /// user and capabilities, parent-death signal, cwd, umask, no_new_privs,
 /// and close-on-exec on every fd the payload should not get.
-fn set_process_attributes(spec: &ContainerSpec, plan: &ChildPlan) -> Result<(), SetupError> {
+/// Install the seccomp filter (if any) and send its listener (if any) to
+/// the parent.
+fn install_seccomp(plan: &ChildPlan, channel: &mut UnixStream) -> Result<(), SetupError> {
+    let Some((filter, flags)) = &plan.seccomp else {
+        return Ok(());
+    };
+    let listener = sys::install_seccomp(*flags, filter)
+        .map_err(|e| SetupError::sys(Step::Seccomp, None, e, "cannot install the seccomp filter"))?;
+    if let Some(fd) = listener {
+        channel::send(channel, &Message::SeccompListener)
+            .and_then(|_| channel::send_fd(channel, fd.as_fd()))
+            .map_err(|e| channel_error(e.to_string()))?;
+    }
+    Ok(())
+}
+
+fn set_process_attributes(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream) -> Result<(), SetupError> {
     if let Some(name) = &spec.hostname {
         nix::unistd::sethostname(name)
             .map_err(|e| SetupError::sys(Step::Hostname, Some(name.into()), e, "cannot set the hostname to"))?;
@@ -486,6 +559,11 @@ fn set_process_attributes(spec: &ContainerSpec, plan: &ChildPlan) -> Result<(), 
     if let Some(name) = &spec.domainname {
         sys::set_domainname(name)
             .map_err(|e| SetupError::sys(Step::Hostname, Some(name.into()), e, "cannot set the domain name to"))?;
+    }
+    if !spec.limits.no_new_privileges {
+        // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN:
+        // before the capabilities go.
+        install_seccomp(plan, channel)?;
     }
     capabilities::switch_user_with(spec.user.as_ref(), plan.capabilities.as_ref())?;
     // Changing credentials clears the parent-death signal, so set it (or

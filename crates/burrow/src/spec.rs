@@ -253,6 +253,12 @@ pub struct ContainerSpec {
     /// The payload's capability sets; `None` leaves them as the new user
     /// namespace (or the caller) gives them.
     pub capabilities: Option<crate::Capabilities>,
+    /// A seccomp filter for the payload, installed as late as possible:
+    /// just before exec with `no_new_privileges`, else (installing needs
+    /// `CAP_SYS_ADMIN` then) before the capabilities are dropped. With
+    /// user notification, before the start gate, and the listener comes
+    /// back through [`crate::Container::take_seccomp_listener`].
+    pub seccomp: Option<crate::seccomp::Seccomp>,
     /// Start the payload in a new session (`setsid`), away from the
     /// caller's terminal: it can then no longer push input into the
     /// caller's shell with `TIOCSTI` (bubblewrap's CVE-2017-5226). Job
@@ -548,6 +554,9 @@ impl ContainerSpec {
         if let Some(caps) = &self.capabilities {
             caps.parse()?;
         }
+        if let Some(profile) = &self.seccomp {
+            profile.validate()?;
+        }
         if !self.time_offsets.is_empty() {
             if !has(Namespace::Time) || self.join.iter().any(|(ns, _)| *ns == Namespace::Time) {
                 return Err(Error::spec("time_offsets", "offsets need a new time namespace"));
@@ -660,6 +669,7 @@ impl Default for ContainerSpecBuilder {
                 sysctl: Vec::new(),
                 limits: Limits::default(),
                 capabilities: None,
+                seccomp: None,
                 preserve_fds: 0,
                 cgroups: Vec::new(),
                 propagation: libc::MS_REC | libc::MS_PRIVATE,
@@ -877,6 +887,12 @@ impl ContainerSpecBuilder {
     /// Start the payload in a new session (see the field).
     pub fn new_session(mut self, yes: bool) -> Self {
         self.spec.new_session = yes;
+        self
+    }
+
+    /// Filter the payload's syscalls (see the field).
+    pub fn seccomp(mut self, profile: crate::seccomp::Seccomp) -> Self {
+        self.spec.seccomp = Some(profile);
         self
     }
 

@@ -454,3 +454,36 @@ pub fn set_personality(persona: u64) -> Result<(), Errno> {
     let ret = unsafe { libc::personality(persona) };
     Errno::result(ret).map(drop)
 }
+
+/// `seccomp(SECCOMP_SET_MODE_FILTER, flags, prog)`: install `filter` on
+/// this process; with `SECCOMP_FILTER_FLAG_NEW_LISTENER` in `flags`, the
+/// user notification listener comes back.
+pub fn install_seccomp(flags: u32, filter: &[crate::seccomp::SockFilter]) -> Result<Option<OwnedFd>, Errno> {
+    #[repr(C)]
+    struct SockFprog {
+        len: libc::c_ushort,
+        filter: *const crate::seccomp::SockFilter,
+    }
+    let prog = SockFprog {
+        len: libc::c_ushort::try_from(filter.len()).map_err(|_| Errno::E2BIG)?,
+        filter: filter.as_ptr(),
+    };
+    // SAFETY: `prog` points at `filter`, whose instructions have the
+    // kernel's `struct sock_filter` layout; both outlive the call, and the
+    // kernel copies the program.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            flags as libc::c_ulong,
+            &prog as *const SockFprog,
+        )
+    };
+    let ret = Errno::result(ret)?;
+    if flags & crate::seccomp::FLAG_NEW_LISTENER != 0 {
+        // SAFETY: with NEW_LISTENER the kernel returns a new fd that we own.
+        Ok(Some(unsafe { OwnedFd::from_raw_fd(ret as RawFd) }))
+    } else {
+        Ok(None)
+    }
+}
