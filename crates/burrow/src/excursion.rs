@@ -222,12 +222,13 @@ impl Excursion {
             if let (Some(t), Some(socket)) = (&self.terminal, console.take()) {
                 terminal::attach(t, &socket, self.user.as_ref().map(|u| u.uid))?;
             }
-            self.process_settings(caps.as_ref(), filter.as_ref())?;
+            // Before the seccomp filter, which might refuse close_range.
             sys::cloexec_from(3 + self.preserve_fds)
                 .map_err(|e| SetupError::sys(Step::Exec, None, e, "cannot mark inherited fds close-on-exec"))?;
             for fd in 3..3 + self.preserve_fds as i32 {
                 sys::clear_cloexec(fd);
             }
+            self.process_settings(caps.as_ref(), filter.as_ref())?;
             let _ = channel::send(channel, &Message::Exec);
             Err(command.exec(&env))
         })?;

@@ -560,6 +560,13 @@ fn set_process_attributes(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut 
         sys::set_domainname(name)
             .map_err(|e| SetupError::sys(Step::Hostname, Some(name.into()), e, "cannot set the domain name to"))?;
     }
+    // Before the seccomp filter, which might refuse close_range.
+    sys::cloexec_from(3 + spec.preserve_fds)
+        .map_err(|e| SetupError::sys(Step::Exec, None, e, "cannot mark inherited fds close-on-exec"))?;
+    for fd in 3..3 + spec.preserve_fds as i32 {
+        // Preserved fds may have been opened close-on-exec; clear that.
+        sys::clear_cloexec(fd);
+    }
     if !spec.limits.no_new_privileges {
         // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN:
         // before the capabilities go.
@@ -580,12 +587,6 @@ fn set_process_attributes(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut 
     }
     if spec.limits.no_new_privileges {
         sys::set_no_new_privs().map_err(|e| SetupError::sys(Step::Limits, None, e, "cannot set no_new_privs"))?;
-    }
-    sys::cloexec_from(3 + spec.preserve_fds)
-        .map_err(|e| SetupError::sys(Step::Exec, None, e, "cannot mark inherited fds close-on-exec"))?;
-    for fd in 3..3 + spec.preserve_fds as i32 {
-        // Preserved fds may have been opened close-on-exec; clear that.
-        sys::clear_cloexec(fd);
     }
     Ok(())
 }

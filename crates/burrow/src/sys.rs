@@ -245,7 +245,21 @@ pub fn cloexec_from(first: u32) -> Result<(), Errno> {
     const CLOSE_RANGE_CLOEXEC: u32 = 1 << 2;
     // SAFETY: integer arguments only; closing nothing, just setting a flag.
     let ret = unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, CLOSE_RANGE_CLOEXEC) };
-    Errno::result(ret).map(drop)
+    if Errno::result(ret).is_ok() {
+        return Ok(());
+    }
+    // An older kernel, or a seccomp filter that refuses close_range: mark
+    // them one by one.
+    let fds: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")
+        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd >= first as RawFd)
+        .collect();
+    for fd in fds {
+        // SAFETY: F_SETFD with an integer flag; a closed fd just fails.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    Ok(())
 }
 
 /// Terminate the calling process at once, without running destructors or
