@@ -31,12 +31,20 @@ fn main() -> ExitCode {
             .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
             .init();
     }
-    // Commands that run burrow's own code inside a container first move to
-    // a sealed in-memory copy of burrow, so that no container can reach the
-    // binary on disk through /proc/PID/exe (CVE-2019-5736).
+    // Commands that run burrow's own code where a container's processes
+    // can reach it first move to a sealed in-memory copy of burrow, so that
+    // no container can reach the binary on disk through /proc/PID/exe
+    // (CVE-2019-5736). `burrow run` with its own pid namespace needs none:
+    // nothing else runs there before the payload.
     let reaches_in = match &cli.command {
         cli::Command::Enter(_) | cli::Command::Exec(_) | cli::Command::Create(_) => true,
-        cli::Command::Run(args) => args.id.is_some(),
+        cli::Command::Run(args) => {
+            args.id.is_some()
+                || args
+                    .namespaces
+                    .as_ref()
+                    .is_some_and(|list| !list.iter().any(|n| n == "pid"))
+        }
         _ => false,
     };
     if reaches_in {

@@ -258,6 +258,8 @@ struct Oci {
     commands: Cell<usize>,
     /// Another test's state root to use instead of this one's.
     root_override: RefCell<Option<String>>,
+    /// A runtime binary to run instead of the one under test (a copy).
+    bin_override: RefCell<Option<PathBuf>>,
 }
 
 impl Oci {
@@ -269,6 +271,7 @@ impl Oci {
             pids: RefCell::new(Vec::new()),
             commands: Cell::new(0),
             root_override: RefCell::new(None),
+            bin_override: RefCell::new(None),
         };
         std::fs::create_dir(oci.bundle()).unwrap();
         if through_runuser(who) {
@@ -393,7 +396,11 @@ impl Oci {
         // runtime's stdout and stderr, and would hold a pipe open.
         let stdout = std::fs::File::create(&out_path).unwrap();
         let stderr = std::fs::File::create(&err_path).unwrap();
-        let bin = runtime_bin(self.who);
+        let bin = self
+            .bin_override
+            .borrow()
+            .clone()
+            .unwrap_or_else(|| runtime_bin(self.who));
         let mut cmd = if through_runuser(self.who) {
             let mut c = Command::new("runuser");
             c.args(["-u", TEST_USER, "--"]).arg(bin);
@@ -2165,4 +2172,199 @@ fn an_unknown_oci_version_is_refused() {
     let out = oci.cmd(&["create", "--bundle", &oci.bundle_arg(), &id]);
     out.refused(&["ociVersion"]);
     oci.assert_gone(&id);
+}
+
+// ---------------------------------------------------------------------------
+// CVE-2019-5736: overwriting the runtime through /proc/PID/exe
+
+/// Inside a container: wait for a process whose executable is neither
+/// busybox nor this watcher (the runtime, made to run there by a
+/// `#!/proc/self/exe` script), open what it runs, wait for it to exit, and
+/// try to write to that file through the fd. Reports to /out/report.
+/// Run by `the_runtime_binary_cannot_be_overwritten_from_inside`.
+#[test]
+#[ignore = "run inside containers by the_runtime_binary_cannot_be_overwritten_from_inside"]
+fn watcher_inside_the_container() {
+    use std::io::Write;
+    let Some(report) = std::env::var_os("BURROW_WATCHER_REPORT") else {
+        return;
+    };
+    let own = std::fs::read_link("/proc/self/exe").unwrap();
+    let mut out = std::fs::File::create(report).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            let Ok(exe) = std::fs::read_link(format!("/proc/{pid}/exe")) else {
+                continue;
+            };
+            if exe == own || exe.ends_with("busybox") {
+                continue;
+            }
+            let Ok(held) = std::fs::File::open(format!("/proc/{pid}/exe")) else {
+                continue;
+            };
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            writeln!(
+                out,
+                "caught {} (pid {pid}: {:?})",
+                exe.display(),
+                String::from_utf8_lossy(&cmdline)
+            )
+            .unwrap();
+            while Path::new(&format!("/proc/{pid}")).exists() {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let fd = std::os::fd::AsRawFd::as_raw_fd(&held);
+            let attempt = std::fs::OpenOptions::new()
+                .write(true)
+                .open(format!("/proc/self/fd/{fd}"))
+                .and_then(|mut f| f.write_all(b"#!/bin/sh\necho pwned\n"));
+            match attempt {
+                Ok(()) => writeln!(out, "overwritten").unwrap(),
+                Err(e) => writeln!(out, "refused: {e}").unwrap(),
+            }
+            return;
+        }
+    }
+    writeln!(out, "nothing caught").unwrap();
+}
+
+/// Make `oci`'s rootfs hostile: /bin/sh is a `#!/proc/self/exe` script,
+/// so the runtime's own code comes to run in the container whenever the
+/// runtime executes /bin/sh there; the host's /usr (for the watcher's
+/// libraries), the watcher itself and `out` are bound in.
+fn hostile_bundle(oci: &Oci, out: &Path) {
+    let rootfs = oci.rootfs();
+    std::fs::remove_file(rootfs.join("bin/sh")).unwrap();
+    std::fs::write(rootfs.join("bin/sh"), "#!/proc/self/exe\n").unwrap();
+    std::fs::set_permissions(rootfs.join("bin/sh"), PermissionsExt::from_mode(0o755)).unwrap();
+    for (link, target) in [("lib", "usr/lib"), ("lib64", "usr/lib64")] {
+        std::os::unix::fs::symlink(target, rootfs.join(link)).unwrap();
+    }
+    std::fs::create_dir(rootfs.join("usr")).unwrap();
+    std::fs::write(rootfs.join("watcher"), "").unwrap();
+    let watcher = std::env::current_exe().unwrap();
+    oci.edit(|c| {
+        c["process"]["env"] = json!(["PATH=/bin", "BURROW_WATCHER_REPORT=/out/report"]);
+        for (src, dst, opts) in [
+            (PathBuf::from("/usr"), "/usr", json!(["rbind", "ro"])),
+            (watcher, "/watcher", json!(["bind", "ro"])),
+            (out.to_owned(), "/out", json!(["bind"])),
+        ] {
+            append(
+                &mut c["mounts"],
+                json!({"destination": dst, "type": "bind", "source": src, "options": opts}),
+            );
+        }
+    });
+}
+
+/// A hostile container makes the runtime run its own code inside it (see
+/// [`hostile_bundle`]) while a watcher there holds what that process runs
+/// and tries to rewrite it once it exits (CVE-2019-5736): through `exec`
+/// into a running container, and through `create`/`start` of a container
+/// that joins its pid namespace (as a pod's containers do). The runtime
+/// binary, a copy the test compares, never changes.
+#[test]
+fn the_runtime_binary_cannot_be_overwritten_from_inside() {
+    let pod = Oci::with_spec(As::Caller);
+    // The runtime under test, as a copy this test may lose.
+    let runtime = pod.path().join("runtime");
+    std::fs::copy(runtime_bin(As::Caller), &runtime).unwrap();
+    std::fs::set_permissions(&runtime, PermissionsExt::from_mode(0o755)).unwrap();
+    let before = std::fs::read(&runtime).unwrap();
+    let out = pod.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    hostile_bundle(&pod, &out);
+    pod.set_args(&["sleep", "60"]);
+    *pod.bin_override.borrow_mut() = Some(runtime.clone());
+    let pod_id = pod.id("cve-2019-5736");
+    let pid_file = pod.file("pid");
+    pod.cmd(&[
+        "run",
+        "-d",
+        "--bundle",
+        &pod.bundle_arg(),
+        "--pid-file",
+        &pid_file,
+        &pod_id,
+    ])
+    .ok();
+    let pod_pid = pod.pid_from_file(&pid_file, &pod_id);
+
+    let watch = || {
+        let _ = std::fs::remove_file(out.join("report"));
+        pod.cmd(&[
+            "exec",
+            "-d",
+            &pod_id,
+            "/watcher",
+            "--ignored",
+            "--exact",
+            "watcher_inside_the_container",
+        ])
+        .ok();
+        let deadline = Instant::now() + POLL_DEADLINE;
+        while !out.join("report").exists() {
+            assert!(Instant::now() < deadline, "the watcher did not start");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    let report = |what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = std::fs::read_to_string(out.join("report")).unwrap_or_default();
+            if text.contains("overwritten") || text.contains("refused") || text.contains("nothing") {
+                assert!(
+                    text.starts_with("caught"),
+                    "{what}: the attack must have been tried: {text}"
+                );
+                assert!(text.contains("refused"), "{what}: {text}");
+                assert!(
+                    std::fs::read(&runtime).unwrap() == before,
+                    "{what}: the runtime binary changed: {text}"
+                );
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: the watcher did not report: {text:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+
+    // exec: the runtime executes /bin/sh in the running container.
+    watch();
+    // The runtime's process there lives for a moment only: try until the
+    // watcher has caught one.
+    for _ in 0..50 {
+        let _ = pod.cmd(&["exec", &pod_id, "/bin/sh"]);
+        std::thread::sleep(Duration::from_millis(20));
+        if std::fs::read_to_string(out.join("report")).is_ok_and(|t| t.contains("caught")) {
+            break;
+        }
+    }
+    report("exec");
+
+    // create/start: a member of the pod waits at its start gate in the
+    // pod's pid namespace, then executes /bin/sh.
+    let member = Oci::with_spec(As::Caller);
+    hostile_bundle(&member, &out);
+    member.edit(|c| {
+        c["process"]["args"] = json!(["/bin/sh"]);
+        join_namespaces(c, &[("pid", format!("/proc/{pod_pid}/ns/pid"))]);
+    });
+    *member.bin_override.borrow_mut() = Some(runtime.clone());
+    let member_id = member.id("cve-2019-5736-member");
+    watch();
+    member
+        .cmd(&["create", "--bundle", &member.bundle_arg(), &member_id])
+        .ok();
+    std::thread::sleep(Duration::from_millis(200));
+    let _ = member.cmd(&["start", &member_id]);
+    report("create/start");
 }
