@@ -21,7 +21,12 @@
 //!   `linux.personality` (runc 1.2 sets it);
 //! - `an_unknown_oci_version_is_refused`: runc never checks `ociVersion`
 //!   (the runtime-tools conformance suite's misc_props test expects the
-//!   refusal).
+//!   refusal);
+//! - `hooks_after_a_failing_warning_hook_still_run`: runc 1.1.5 fails a
+//!   run whose poststart hook fails, and stops at the first failing
+//!   poststop hook (the spec says warn and go on);
+//! - `a_hostname_in_a_joined_host_namespace_is_refused`: runc renames the
+//!   host (the test would then restore nothing, so it is not run there).
 //!
 //! Where runc's
 //! wording is loose, the assertions accept it: "container does not exist"
@@ -2052,6 +2057,20 @@ fn namespaces_are_joined_by_path() {
         "{out}"
     );
     assert_eq!(mount_options(&out.stdout, "/sys")[0], "ro", "{out}");
+
+    // A hostname set in a joined uts namespace is that namespace's.
+    let renamer = Oci::with_spec(As::Caller);
+    renamer.set_args(&["hostname"]);
+    renamer.edit(|c| {
+        join_namespaces(c, &[("uts", ns("uts"))]);
+        c["hostname"] = json!("renamed");
+    });
+    let out = renamer.run("renamer");
+    out.ok();
+    assert_eq!(out.stdout, "renamed\n", "{out}");
+    let seen = pod.cmd(&["exec", &pod_id, "hostname"]);
+    seen.ok();
+    assert_eq!(seen.stdout, "renamed\n", "{seen}");
 }
 
 /// A profile that allows everything but `mkdir`/`mkdirat`, which get
@@ -2367,4 +2386,46 @@ fn the_runtime_binary_cannot_be_overwritten_from_inside() {
     std::thread::sleep(Duration::from_millis(200));
     let _ = member.cmd(&["start", &member_id]);
     report("create/start");
+}
+
+/// A failing poststart or poststop hook is a warning: the hooks after it
+/// still run, and so does the container (runtime-spec "Lifecycle").
+#[test]
+fn hooks_after_a_failing_warning_hook_still_run() {
+    let oci = Oci::with_spec(As::Caller);
+    let out = oci.path().join("hooks-out");
+    std::fs::create_dir(&out).unwrap();
+    let o = out.to_str().unwrap().to_owned();
+    oci.set_args(&["true"]);
+    let fail = json!({"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]});
+    let touch = |name: &str| json!({"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {o}/{name}")]});
+    oci.edit(|c| {
+        c["hooks"] = json!({
+            "poststart": [fail.clone(), touch("poststart")],
+            "poststop": [fail, touch("poststop")],
+        });
+    });
+    let run = oci.run("warning-hooks");
+    run.ok();
+    assert!(out.join("poststart").exists(), "{run}");
+    assert!(out.join("poststop").exists(), "{run}");
+    assert!(
+        run.stderr.contains("poststart") && run.stderr.contains("poststop"),
+        "{run}"
+    );
+}
+
+/// A hostname for a joined namespace that is the runtime's own (the
+/// host's) is refused: setting it would rename the host.
+#[test]
+fn a_hostname_in_a_joined_host_namespace_is_refused() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["true"]);
+    oci.edit(|c| {
+        join_namespaces(c, &[("uts", "/proc/self/ns/uts".into())]);
+        c["hostname"] = json!("not-the-host");
+    });
+    let before = nix::unistd::gethostname().unwrap();
+    oci.run("host-uts").refused(&["hostname"]);
+    assert_eq!(nix::unistd::gethostname().unwrap(), before);
 }

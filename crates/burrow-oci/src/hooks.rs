@@ -78,9 +78,12 @@ pub fn run(stage: &str, hooks: &[Hook], state: &str) -> Result<()> {
     Ok(())
 }
 
-/// Run hooks whose failure the spec says to warn about, not fail on.
+/// Run hooks whose failure the spec says to warn about, not fail on
+/// (poststart, poststop): every one of them runs, whatever the others do.
 pub fn run_warning(stage: &str, hooks: &[Hook], state: &str) {
-    if let Err(e) = run(stage, hooks, state) {
-        eprintln!("burrow: warning: {e}");
+    for (i, hook) in hooks.iter().enumerate() {
+        if let Err(report) = to_core(hook).run(Some(state)) {
+            eprintln!("burrow: warning: hooks.{stage}[{i}]: {report}");
+        }
     }
 }

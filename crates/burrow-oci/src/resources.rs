@@ -85,8 +85,19 @@ pub fn apply(resources: Option<&LinuxResources>, devices: &[LinuxDevice], leaves
                 let kind = serde_json::to_value(d.typ())
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_owned));
-                let kind = kind.unwrap_or_else(|| "c".into());
-                write(dir, "devices.allow", &format!("{kind} {}:{} rwm", d.major(), d.minor()))?;
+                // The devices cgroup knows character and block devices only
+                // (a FIFO needs no rule); "u" is an unbuffered character one.
+                let kind = match kind.as_deref() {
+                    Some("b") => "b",
+                    Some("c") | Some("u") | None => "c",
+                    _ => continue,
+                };
+                let entry = format!("{kind} {}:{} rwm", d.major(), d.minor());
+                // A node the parent cgroup does not allow stays unusable,
+                // as with runc; that is not a reason to fail.
+                if let Err(e) = write(dir, "devices.allow", &entry) {
+                    tracing::warn!("{e}");
+                }
             }
             for d in &rules {
                 write(dir, if d.allow() { "devices.allow" } else { "devices.deny" }, &rule(d))?;

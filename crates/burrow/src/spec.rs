@@ -435,11 +435,22 @@ impl ContainerSpec {
         for (i, mount) in self.mounts.iter().enumerate() {
             validate_mount(i, mount)?;
         }
+        // A namespace of the container's own: a new one, or one joined by
+        // path that is not the caller's (setting the hostname or a sysctl
+        // in that would change the host's).
+        let own = |ns: Namespace| {
+            has(ns)
+                || self.join.iter().any(|(j, path)| {
+                    use std::os::unix::fs::MetadataExt;
+                    let id = |p: &Path| std::fs::metadata(p).map(|m| (m.dev(), m.ino())).ok();
+                    *j == ns && id(path) != id(&Path::new("/proc/self/ns").join(ns.name()))
+                })
+        };
         if let Some(name) = &self.hostname {
-            if !has(Namespace::Uts) {
+            if !own(Namespace::Uts) {
                 return Err(Error::spec(
                     "hostname",
-                    "setting the hostname needs a new uts namespace",
+                    "setting the hostname needs a uts namespace of the container's own",
                 ));
             }
             if name.is_empty() || name.len() > 64 || name.contains('\0') {
@@ -472,10 +483,10 @@ impl ContainerSpec {
                 ));
             }
         }
-        if self.domainname.is_some() && !has(Namespace::Uts) {
+        if self.domainname.is_some() && !own(Namespace::Uts) {
             return Err(Error::spec(
                 "domainname",
-                "setting the domain name needs a new uts namespace",
+                "setting the domain name needs a uts namespace of the container's own",
             ));
         }
         for (i, path) in self.masked_paths.iter().enumerate() {
@@ -488,16 +499,6 @@ impl ContainerSpec {
             if key.is_empty() || key.contains('/') || key.contains("..") {
                 return Err(Error::spec("sysctl", format!("{key:?} is not a sysctl name")));
             }
-            // A joined namespace counts only if it is not the caller's own
-            // (joining the host's by path would set the host's sysctl).
-            let own = |ns: Namespace| {
-                has(ns)
-                    || self.join.iter().any(|(j, path)| {
-                        use std::os::unix::fs::MetadataExt;
-                        let id = |p: &Path| std::fs::metadata(p).map(|m| (m.dev(), m.ino())).ok();
-                        *j == ns && id(path) != id(&Path::new("/proc/self/ns").join(ns.name()))
-                    })
-            };
             match sysctl_namespace(key) {
                 Some(ns) if own(ns) => {}
                 Some(ns) => {
