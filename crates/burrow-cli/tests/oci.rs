@@ -26,7 +26,9 @@
 //!   run whose poststart hook fails, and stops at the first failing
 //!   poststop hook (the spec says warn and go on);
 //! - `a_hostname_in_a_joined_host_namespace_is_refused`: runc renames the
-//!   host (the test would then restore nothing, so it is not run there).
+//!   host (the test would then restore nothing, so it is not run there);
+//! - `root_propagation_shared_and_unbindable`: with `rshared`, runc 1.1.5
+//!   leaves the root private on this host (whose mounts are all private).
 //!
 //! Where runc's
 //! wording is loose, the assertions accept it: "container does not exist"
@@ -2428,4 +2430,19 @@ fn a_hostname_in_a_joined_host_namespace_is_refused() {
     let before = nix::unistd::gethostname().unwrap();
     oci.run("host-uts").refused(&["hostname"]);
     assert_eq!(nix::unistd::gethostname().unwrap(), before);
+}
+
+/// `linux.rootfsPropagation` shared and unbindable show on the
+/// container's root.
+#[test]
+fn root_propagation_shared_and_unbindable() {
+    for (propagation, tag) in [("rshared", "shared:"), ("unbindable", "unbindable")] {
+        let oci = Oci::with_spec(As::Caller);
+        oci.set_args(&["cat", "/proc/self/mountinfo"]);
+        oci.edit(|c| c["linux"]["rootfsPropagation"] = json!(propagation));
+        let out = oci.run("propagation");
+        out.ok();
+        let root = out.stdout.lines().find(|l| l.split(' ').nth(4) == Some("/"));
+        assert!(root.is_some_and(|l| l.contains(tag)), "{propagation}: {out}");
+    }
 }

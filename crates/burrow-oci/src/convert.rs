@@ -135,6 +135,15 @@ pub fn to_spec(
         Some("slave") => libc::MS_SLAVE,
         _ => libc::MS_SLAVE | libc::MS_REC,
     });
+    // Shared and unbindable roots: set on the container's own root once it
+    // is cut off from the host (see ContainerSpec::root_propagation).
+    b = b.root_propagation(match linux.rootfs_propagation().as_deref() {
+        Some("shared") => libc::MS_SHARED,
+        Some("rshared") => libc::MS_SHARED | libc::MS_REC,
+        Some("unbindable") => libc::MS_UNBINDABLE,
+        Some("runbindable") => libc::MS_UNBINDABLE | libc::MS_REC,
+        _ => 0,
+    });
     let rootless_user_ns = !nix::unistd::geteuid().is_root();
     for (i, m) in config.mounts().clone().unwrap_or_default().iter().enumerate() {
         for op in mount(i, m, bundle, rootless_user_ns)? {
@@ -330,11 +339,12 @@ fn check_linux(config: &Spec) -> Result<()> {
             return refuse("linux.netDevices", "not supported yet");
         }
         match linux.rootfs_propagation().as_deref() {
-            None | Some("") | Some("private") | Some("rprivate") | Some("slave") | Some("rslave") => {}
+            None | Some("") => {}
+            Some(p) if PROPAGATION_OPTIONS.iter().any(|(name, _)| *name == p) => {}
             Some(other) => {
                 return refuse(
                     "linux.rootfsPropagation",
-                    format!("{other:?} is not supported yet (private or slave only)"),
+                    format!("{other:?} is not a propagation type"),
                 )
             }
         }

@@ -264,6 +264,13 @@ pub struct ContainerSpec {
     /// caller's shell with `TIOCSTI` (bubblewrap's CVE-2017-5226). Job
     /// control in an interactive shell inside is lost with it.
     pub new_session: bool,
+    /// Propagation to give the container's root (and with `MS_REC` the
+    /// mounts below it) after `pivot_root`: `MS_SHARED` or `MS_UNBINDABLE`
+    /// (0 leaves what `propagation` made). Shared mounts then propagate
+    /// among the container's own mount namespaces (those it makes itself,
+    /// say), never to the host's: the container was cut off from those
+    /// before its root was built.
+    pub root_propagation: u64,
     /// Clock offsets of the new time namespace (needs [`Namespace::Time`]
     /// and a command payload: the namespace is made just before setup and
     /// entered when the command is executed).
@@ -552,6 +559,15 @@ impl ContainerSpec {
                 "only private or slave propagation keeps the host safe",
             ));
         }
+        if self.root_propagation != 0 {
+            let kind = self.root_propagation & !libc::MS_REC;
+            if ![libc::MS_SHARED, libc::MS_UNBINDABLE, libc::MS_PRIVATE, libc::MS_SLAVE].contains(&kind) {
+                return Err(Error::spec("root_propagation", "not a propagation type"));
+            }
+            if !self.builds_root() {
+                return Err(Error::spec("root_propagation", "needs a root of the container's own"));
+            }
+        }
         if let Some(caps) = &self.capabilities {
             caps.parse()?;
         }
@@ -675,6 +691,7 @@ impl Default for ContainerSpecBuilder {
                 cgroups: Vec::new(),
                 propagation: libc::MS_REC | libc::MS_PRIVATE,
                 time_offsets: Vec::new(),
+                root_propagation: 0,
                 new_session: false,
                 terminal: None,
                 hooks_before_pivot: Vec::new(),
@@ -894,6 +911,13 @@ impl ContainerSpecBuilder {
     /// Filter the payload's syscalls (see the field).
     pub fn seccomp(mut self, profile: crate::seccomp::Seccomp) -> Self {
         self.spec.seccomp = Some(profile);
+        self
+    }
+
+    /// Set the propagation of the container's root after `pivot_root`
+    /// (see the field).
+    pub fn root_propagation(mut self, flags: u64) -> Self {
+        self.spec.root_propagation = flags;
         self
     }
 

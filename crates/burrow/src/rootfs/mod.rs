@@ -77,6 +77,16 @@ pub(crate) fn build_and_enter(
     {
         let _span = tracing::debug_span!("step", name = "pivot_root").entered();
         pivot::enter(&base)?;
+        if spec.root_propagation != 0 {
+            mount(
+                None::<&str>,
+                "/",
+                None::<&str>,
+                MsFlags::from_bits_retain(spec.root_propagation as libc::c_ulong),
+                None::<&str>,
+            )
+            .map_err(|e| SetupError::sys(Step::PivotRoot, Some("/".into()), e, "cannot set the propagation of"))?;
+        }
     }
     // As runc orders them: sysctls first (they write under /proc/sys), then
     // read-only and masked paths, resolved in the new root.
