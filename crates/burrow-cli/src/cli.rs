@@ -304,6 +304,18 @@ pub struct RunArgs {
     #[arg(long)]
     pub die_with_parent: bool,
 
+    /// Give the container this capability besides the default set (CHOWN,
+    /// DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD, NET_BIND_SERVICE, NET_RAW,
+    /// SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT, AUDIT_WRITE); ALL for
+    /// every one. Example: --cap-add SYS_PTRACE
+    #[arg(long, value_name = "CAP")]
+    pub cap_add: Vec<String>,
+
+    /// Take this capability away from the container (ALL for every one).
+    /// Example: --cap-drop NET_RAW
+    #[arg(long, value_name = "CAP")]
+    pub cap_drop: Vec<String>,
+
     /// Filter syscalls with this seccomp profile (the JSON of an OCI
     /// linux.seccomp, as runc and podman take), or "unconfined" for no
     /// filter. Default: burrow's profile, which refuses mount, namespaces,

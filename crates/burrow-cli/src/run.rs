@@ -104,6 +104,18 @@ pub fn spec_from_args(args: RunArgs) -> Result<ContainerSpec> {
     for (k, v) in crate::env::build(&args.preserve, &args.setenv)? {
         b = b.env(k, v);
     }
+    b = b.capabilities(burrow::Capabilities::only(&capability_set(
+        &args.cap_add,
+        &args.cap_drop,
+    )?));
+    // Host files under /proc and /sys stay out of reach, as with runc and
+    // podman (paths that do not exist are skipped).
+    for path in burrow::DEFAULT_MASKED_PATHS {
+        b = b.masked_path(path);
+    }
+    for path in burrow::DEFAULT_READONLY_PATHS {
+        b = b.readonly_path(path);
+    }
     match args.seccomp.as_deref() {
         None => b = b.seccomp(burrow::seccomp::Seccomp::default_profile()),
         Some(p) if p == Path::new("unconfined") => {}
@@ -119,6 +131,40 @@ pub fn spec_from_args(args: RunArgs) -> Result<ContainerSpec> {
         args.command
     };
     Ok(b.command(argv).build()?)
+}
+
+/// The default capability set with `--cap-add` and `--cap-drop` applied
+/// (names with or without `CAP_`, any case, or `ALL`).
+fn capability_set(add: &[String], drop: &[String]) -> Result<Vec<String>> {
+    let known = burrow::Capabilities::known();
+    let canonical = |flag: &str, name: &str| -> Result<Vec<String>> {
+        let upper = name.to_ascii_uppercase();
+        if upper == "ALL" {
+            return Ok(known.clone());
+        }
+        let full = if upper.starts_with("CAP_") {
+            upper
+        } else {
+            format!("CAP_{upper}")
+        };
+        if !known.contains(&full) {
+            bail!("{flag} {name}: no such capability");
+        }
+        Ok(vec![full])
+    };
+    let mut set: Vec<String> = burrow::DEFAULT_CAPABILITIES.iter().map(|c| c.to_string()).collect();
+    for name in drop {
+        let gone = canonical("--cap-drop", name)?;
+        set.retain(|c| !gone.contains(c));
+    }
+    for name in add {
+        for cap in canonical("--cap-add", name)? {
+            if !set.contains(&cap) {
+                set.push(cap);
+            }
+        }
+    }
+    Ok(set)
 }
 
 /// The default ephemeral root: host system directories read-only, /tmp, and

@@ -28,7 +28,15 @@
 //! - `a_hostname_in_a_joined_host_namespace_is_refused`: runc renames the
 //!   host (the test would then restore nothing, so it is not run there);
 //! - `root_propagation_shared_and_unbindable`: with `rshared`, runc 1.1.5
-//!   leaves the root private on this host (whose mounts are all private).
+//!   leaves the root private on this host (whose mounts are all private);
+//! - `mount_targets_under_a_racing_symlink_stay_inside`: runc 1.1.5 creates
+//!   the mount target on the host through the racing symlink
+//!   (CVE-2024-45310, fixed in runc 1.1.14);
+//! - `hostile_proc_dev_and_null_links_stay_inside`: runc 1.1.5 reopens the
+//!   container's /dev/null, a link to /proc/sys/kernel/core_pattern, as the
+//!   container's stdin and so lets it write the host's core_pattern (the
+//!   CVE-2025-31133 class): never run it against runc on a machine you
+//!   care about (the test puts core_pattern back afterwards).
 //!
 //! Where runc's
 //! wording is loose, the assertions accept it: "container does not exist"
@@ -2445,4 +2453,224 @@ fn root_propagation_shared_and_unbindable() {
         let root = out.stdout.lines().find(|l| l.split(' ').nth(4) == Some("/"));
         assert!(root.is_some_and(|l| l.contains(tag)), "{propagation}: {out}");
     }
+}
+
+// ---------------------------------------------------------------------------
+// Escapes: each test attacks one known class
+
+/// CVE-2024-21626: a working directory through a runtime's leaked fd
+/// (`/proc/self/fd/N`) would lie outside the root. Every one is refused, or
+/// lands inside; and the container holds no fd but 0, 1, 2 and those it
+/// was given with `--preserve-fds`.
+#[test]
+fn no_leaked_fd_leads_out_of_the_root() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["sh", "-c", "pwd"]);
+    for n in 3..64 {
+        oci.edit(|c| c["process"]["cwd"] = json!(format!("/proc/self/fd/{n}")));
+        let out = oci.run(&format!("cwd-{n}"));
+        match out.code {
+            Some(0) => assert!(
+                out.stdout.starts_with('/') && !out.stdout.contains("unreachable"),
+                "cwd {n}: {out}"
+            ),
+            _ => assert!(
+                !out.stderr.contains("pwd:"),
+                "cwd {n} must be refused by the runtime: {out}"
+            ),
+        }
+    }
+    oci.edit(|c| c["process"]["cwd"] = json!("/"));
+    oci.set_args(&["sleep", "60"]);
+    for (preserve, expected) in [(0, vec![0, 1, 2]), (2, vec![0, 1, 2, 3, 4])] {
+        let id = oci.id(&format!("fds-{preserve}"));
+        let pid_file = oci.file(&format!("fds-{preserve}.pid"));
+        let args: Vec<String> = [
+            "--root",
+            &oci.root_arg(),
+            "create",
+            "--bundle",
+            &oci.bundle_arg(),
+            "--pid-file",
+            &pid_file,
+            "--preserve-fds",
+            &preserve.to_string(),
+            &id,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Fds 3 and 4 of the runtime: two open files.
+        let spare = [
+            std::fs::File::open("/dev/null").unwrap(),
+            std::fs::File::open("/dev/zero").unwrap(),
+        ];
+        let raw: Vec<i32> = spare.iter().map(std::os::fd::AsRawFd::as_raw_fd).collect();
+        oci.exec(&args, |cmd| {
+            // SAFETY: dup2 of fds this process owns, between fork and exec.
+            unsafe {
+                cmd.pre_exec(move || {
+                    for (target, fd) in [3, 4].iter().zip(&raw) {
+                        if libc::dup2(*fd, *target) < 0 {
+                            return Err(std::io::Error::last_os_error());
+                        }
+                    }
+                    Ok(())
+                })
+            };
+        })
+        .ok();
+        let pid = oci.pid_from_file(&pid_file, &id);
+        oci.cmd(&["start", &id]).ok();
+        let mut fds: Vec<i32> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .collect();
+        fds.sort_unstable();
+        assert_eq!(fds, expected, "--preserve-fds {preserve}");
+        oci.cmd(&["delete", "--force", &id]).ok();
+    }
+}
+
+/// CVE-2021-30465 / CVE-2024-45310: while containers are created with a
+/// mount under a volume, the volume's directory keeps turning into a
+/// symlink to a host directory. Nothing is ever mounted or created there.
+#[test]
+fn mount_targets_under_a_racing_symlink_stay_inside() {
+    let oci = Oci::with_spec(As::Caller);
+    let volume = oci.path().join("volume");
+    let outside = oci.path().join("outside");
+    std::fs::create_dir_all(volume.join("sub")).unwrap();
+    std::fs::create_dir(&outside).unwrap();
+    oci.set_args(&["true"]);
+    oci.edit(|c| {
+        append(
+            &mut c["mounts"],
+            json!({"destination": "/vol", "type": "bind", "source": volume, "options": ["rbind"]}),
+        );
+        append(
+            &mut c["mounts"],
+            json!({"destination": "/vol/sub/target", "type": "tmpfs", "source": "tmpfs", "options": []}),
+        );
+    });
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let swapper = {
+        let (stop, volume, outside) = (stop.clone(), volume.clone(), outside.clone());
+        std::thread::spawn(move || {
+            let (dir, link, spare) = (volume.join("sub"), volume.join("link"), volume.join("spare"));
+            std::os::unix::fs::symlink(&outside, &link).unwrap();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // sub: directory → symlink to `outside` → directory …
+                let _ = std::fs::rename(&dir, &spare);
+                let _ = std::fs::rename(&link, &dir);
+                std::thread::yield_now();
+                let _ = std::fs::rename(&dir, &link);
+                let _ = std::fs::rename(&spare, &dir);
+            }
+        })
+    };
+    for i in 0..40 {
+        let _ = oci.run(&format!("race-{i}"));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    swapper.join().unwrap();
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(outside.to_str().unwrap()), "mounted outside: {mounts}");
+    let left: Vec<_> = std::fs::read_dir(&outside).unwrap().collect();
+    assert!(left.is_empty(), "created outside the root: {left:?}");
+}
+
+/// CVE-2019-16884 and kin: a rootfs whose /proc and /dev are symlinks to a
+/// host directory, or whose /dev/null is a symlink to a /proc/sys file
+/// that the runtime would then bind over masked paths. The host directory
+/// stays untouched and the masks never expose that file.
+#[test]
+fn hostile_proc_dev_and_null_links_stay_inside() {
+    let host_dir = Scratch::new();
+    for link in ["proc", "dev"] {
+        let oci = Oci::with_spec(As::Caller);
+        oci.set_args(&["true"]);
+        let path = oci.rootfs().join(link);
+        std::fs::remove_dir(&path).unwrap();
+        std::os::unix::fs::symlink(host_dir.0.join(link), &path).unwrap();
+        let _ = oci.run(&format!("link-{link}"));
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        assert!(!mounts.contains(host_dir.0.to_str().unwrap()), "/{link}: {mounts}");
+        let left: Vec<_> = std::fs::read_dir(&host_dir.0).unwrap().collect();
+        assert!(left.is_empty(), "/{link} created on the host: {left:?}");
+    }
+
+    // /dev from the rootfs itself (no tmpfs over it), /dev/null a link to
+    // a writable-looking /proc/sys file, and a masked path.
+    let oci = Oci::with_spec(As::Caller);
+    std::os::unix::fs::symlink("/proc/sys/kernel/core_pattern", oci.rootfs().join("dev/null")).unwrap();
+    oci.set_args(&["sh", "-c", "cat /proc/version; echo read"]);
+    oci.edit(|c| {
+        let mounts: Vec<Value> = c["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["destination"] != "/dev")
+            .cloned()
+            .collect();
+        c["mounts"] = json!(mounts);
+        c["linux"]["maskedPaths"] = json!(["/proc/version"]);
+        c["linux"]["devices"] = json!([]);
+    });
+    /// Puts the host's core_pattern back, should the defence fail.
+    struct Restore(String);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let path = "/proc/sys/kernel/core_pattern";
+            if std::fs::read_to_string(path).ok().as_deref() != Some(self.0.as_str()) {
+                let _ = std::fs::write(path, self.0.trim_end());
+            }
+        }
+    }
+    let core_pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap();
+    let _restore = Restore(core_pattern.clone());
+    let out = oci.run("null-link");
+    if out.code == Some(0) {
+        assert!(
+            !out.stdout.contains(core_pattern.trim()),
+            "core_pattern shows through the mask: {out}"
+        );
+    } else {
+        out.refused(&["/dev/null"]);
+    }
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap(),
+        core_pattern
+    );
+}
+
+/// CVE-2022-29162: no inheritable capabilities unless configured, in the
+/// container and in what exec starts there.
+#[test]
+fn nothing_is_inheritable_unless_configured() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["sh", "-c", "grep CapInh /proc/self/status; sleep 60"]);
+    let id = oci.id("capinh");
+    let started = oci.cmd(&["run", "-d", "--bundle", &oci.bundle_arg(), &id]);
+    started.ok();
+    let deadline = Instant::now() + POLL_DEADLINE;
+    while !started.reread().0.contains("CapInh") {
+        assert!(Instant::now() < deadline, "{started}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(cap_mask(&started.reread().0, "CapInh"), 0, "{started}");
+    let exec = oci.cmd(&["exec", &id, "grep", "CapInh", "/proc/self/status"]);
+    exec.ok();
+    assert_eq!(cap_mask(&exec.stdout, "CapInh"), 0, "{exec}");
+    let exec = oci.cmd(&[
+        "exec",
+        "--cap",
+        "CAP_SYS_ADMIN",
+        &id,
+        "grep",
+        "CapInh",
+        "/proc/self/status",
+    ]);
+    exec.ok();
+    assert_eq!(cap_mask(&exec.stdout, "CapInh"), 0, "{exec}");
 }

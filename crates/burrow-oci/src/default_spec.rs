@@ -6,9 +6,9 @@ use oci_spec::runtime::Spec;
 
 use crate::error::{OciError, Result};
 
-/// The default config: runc's defaults (namespaces, mounts, capabilities,
-/// masked and read-only paths), `sh` as the process, no terminal (burrow
-/// has no console support yet); with `rootless`, a user namespace mapping
+/// The default config: runc's defaults (namespaces, mounts, capabilities
+/// with nothing inheritable, masked and read-only paths), `sh` as the
+/// process, no terminal; with `rootless`, a user namespace mapping
 /// the caller to root and mounts a user namespace may make.
 pub fn default_config(rootless: bool) -> Spec {
     let mut spec = if rootless {
@@ -20,6 +20,14 @@ pub fn default_config(rootless: bool) -> Spec {
     if let Some(process) = spec.process_mut() {
         process.set_terminal(Some(false));
         process.set_args(Some(vec!["sh".into()]));
+        // Nothing inheritable or ambient, as runc since CVE-2022-29162:
+        // inheritable capabilities would reach programs the container
+        // runs with file capabilities.
+        if let Some(mut caps) = process.capabilities().clone() {
+            caps.set_inheritable(None);
+            caps.set_ambient(None);
+            process.set_capabilities(Some(caps));
+        }
     }
     spec
 }

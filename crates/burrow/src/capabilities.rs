@@ -26,7 +26,39 @@ pub struct Capabilities {
     pub ambient: Vec<String>,
 }
 
+/// The capabilities a container gets by default from Docker, podman and
+/// `burrow run`: enough to be root in its own files, not enough to
+/// administer the machine.
+pub const DEFAULT_CAPABILITIES: [&str; 14] = [
+    "CAP_AUDIT_WRITE",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_MKNOD",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_RAW",
+    "CAP_SETFCAP",
+    "CAP_SETGID",
+    "CAP_SETPCAP",
+    "CAP_SETUID",
+    "CAP_SYS_CHROOT",
+];
+
 impl Capabilities {
+    /// The same `names` in the bounding, effective and permitted sets;
+    /// nothing inheritable or ambient.
+    pub fn only(names: &[String]) -> Self {
+        Capabilities {
+            bounding: names.to_vec(),
+            effective: names.to_vec(),
+            permitted: names.to_vec(),
+            inheritable: Vec::new(),
+            ambient: Vec::new(),
+        }
+    }
+
     /// Every capability name this build knows, sorted.
     pub fn known() -> Vec<String> {
         let mut names: Vec<String> = caps::all().iter().map(|c| c.to_string()).collect();

@@ -415,7 +415,20 @@ impl Excursion {
                 sys::reset_signals();
                 sys::set_environ(env.as_ptr());
                 let result = nix::unistd::chdir(&self.cwd)
-                    .map_err(|e| SetupError::sys(Step::Cwd, Some(self.cwd.clone()), e, "cannot change directory to"));
+                    .map_err(|e| SetupError::sys(Step::Cwd, Some(self.cwd.clone()), e, "cannot change directory to"))
+                    .and_then(|()| {
+                        // Through an inherited fd (/proc/self/fd/N) a cwd
+                        // can lead out of the root (CVE-2024-21626): there,
+                        // getcwd fails.
+                        nix::unistd::getcwd().map(drop).map_err(|_| {
+                            SetupError::sys(
+                                Step::Cwd,
+                                Some(self.cwd.clone()),
+                                Errno::EPERM,
+                                "the working directory is outside the container's root:",
+                            )
+                        })
+                    });
                 match result.and_then(|()| crate::spawn::run_closure_result(|| body(channel))) {
                     Ok(code) => sys::exit_now(code),
                     Err(report) => {

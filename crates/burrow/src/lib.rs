@@ -90,7 +90,7 @@ mod status;
 mod sys;
 mod terminal;
 
-pub use capabilities::Capabilities;
+pub use capabilities::{Capabilities, DEFAULT_CAPABILITIES};
 pub use error::{Error, Result, SetupError, Step};
 pub use excursion::Excursion;
 pub use exec::DEFAULT_PATH;
@@ -107,6 +107,7 @@ pub use run::{run, run_with, run_with_hook, run_with_pause, FORWARDED_SIGNALS};
 pub use spawn::{spawn, spawn_with, spawn_with_pause, Checkpoints, Container, ListenerHandler};
 pub use spec::{
     Clock, Closure, ContainerSpec, ContainerSpecBuilder, Limits, Mount, Payload, Rlimit, Root, TimeOffset, User,
+    DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS,
 };
 pub use status::ExitStatus;
 pub use terminal::Terminal;

@@ -578,6 +578,17 @@ fn set_process_attributes(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut 
     set_parent_death_signal(if spec.die_with_parent { libc::SIGKILL } else { 0 })?;
     nix::unistd::chdir(&spec.cwd)
         .map_err(|e| SetupError::sys(Step::Cwd, Some(spec.cwd.clone()), e, "cannot change directory to"))?;
+    // A cwd through an inherited fd (/proc/self/fd/N) could lead out of
+    // the root (CVE-2024-21626); the fds left here are no directories,
+    // and this makes sure: outside the root, getcwd fails.
+    if spec.builds_root() && nix::unistd::getcwd().is_err() {
+        return Err(SetupError::sys(
+            Step::Cwd,
+            Some(spec.cwd.clone()),
+            Errno::EPERM,
+            "the working directory is outside the container's root:",
+        ));
+    }
     if let Some(mask) = spec.limits.umask {
         nix::sys::stat::umask(Mode::from_bits_truncate(mask));
     }

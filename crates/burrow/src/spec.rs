@@ -193,6 +193,28 @@ pub struct User {
     pub additional_gids: Vec<u32>,
 }
 
+/// Paths runc, Docker and podman hide in every container (`/proc` files
+/// that tell about or act on the host, and firmware in `/sys`), for
+/// [`ContainerSpec::masked_paths`].
+pub const DEFAULT_MASKED_PATHS: [&str; 11] = [
+    "/proc/acpi",
+    "/proc/asound",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+];
+
+/// Paths runc, Docker and podman make read-only in every container, for
+/// [`ContainerSpec::readonly_paths`].
+pub const DEFAULT_READONLY_PATHS: [&str; 5] =
+    ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
 /// A complete, validated description of one container.
 ///
 /// Build one with [`ContainerSpec::builder`]; the fields are public so that

@@ -226,3 +226,33 @@ fn sysfs_for_a_joined_network_namespace() {
     assert!(sys.contains(" ro,") && sys.ends_with("\n0\n"), "{sys}");
     assert_eq!(std::fs::read_link("/proc/thread-self/ns/net").unwrap(), own);
 }
+
+/// A root directory whose /dev/null is a link to a /proc/sys file: masking
+/// would bind that file over the masked path (the CVE-2025-31133 class).
+/// The mask checks that /dev/null is the null device, and refuses.
+#[test]
+fn a_mask_is_never_made_of_a_fake_dev_null() {
+    let rootfs = Scratch::new();
+    for dir in ["bin", "dev", "proc"] {
+        std::fs::create_dir(rootfs.path().join(dir)).unwrap();
+    }
+    common::install_busybox(&rootfs.path().join("bin/busybox"));
+    std::os::unix::fs::symlink("/proc/sys/kernel/core_pattern", rootfs.path().join("dev/null")).unwrap();
+    let spec = burrow::ContainerSpec::builder()
+        .essentials(false)
+        .root(burrow::Root::Directory(rootfs.path().to_path_buf()))
+        .mount(Mount::Proc {
+            destination: "/proc".into(),
+        })
+        .masked_path("/proc/version")
+        .command(["/bin/busybox", "cat", "/proc/version"])
+        .build()
+        .unwrap();
+    match burrow::run(&spec) {
+        Err(burrow::Error::Setup(report)) => {
+            assert_eq!(report.step, burrow::Step::Mask, "{report}");
+            assert!(report.to_string().contains("/dev/null"), "{report}");
+        }
+        other => panic!("masking with a fake /dev/null must be refused: {other:?}"),
+    }
+}

@@ -181,10 +181,30 @@ fn mask(root: &RootDir, path: &Path) -> Result<(), SetupError> {
         mount(Some("tmpfs"), &target, Some("tmpfs"), flags, Some("size=0,mode=555"))
             .map_err(|e| fail(e, "cannot mask with a read-only tmpfs"))
     } else {
-        // The container's own /dev/null: after pivot_root a host fd's mount
-        // is no longer in this namespace, and binds need it to be.
-        mount(Some("/dev/null"), &target, None::<&str>, MsFlags::MS_BIND, None::<&str>)
-            .map_err(|e| fail(e, "cannot bind the container's /dev/null over"))
+        // The container's own /dev/null (after pivot_root a host fd's mount
+        // is no longer in this namespace, and binds need it to be), checked
+        // to be the null device: a container could have made it a link to
+        // anything, such as a /proc/sys file (CVE-2025-31133).
+        let null = root
+            .open_path(Path::new("/dev/null"))
+            .map_err(|e| fail(e, "cannot open the container's /dev/null to mask"))?;
+        let st = nix::sys::stat::fstat(&null).map_err(|e| fail(e, "cannot stat /dev/null to mask"))?;
+        let is_null =
+            st.st_mode & libc::S_IFMT == libc::S_IFCHR && libc::major(st.st_rdev) == 1 && libc::minor(st.st_rdev) == 3;
+        if !is_null {
+            return Err(fail(
+                Errno::EPERM,
+                "the container's /dev/null is not the null device; refusing to mask",
+            ));
+        }
+        mount(
+            Some(&fd_path(&null)),
+            &target,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .map_err(|e| fail(e, "cannot bind the container's /dev/null over"))
     }
 }
 
