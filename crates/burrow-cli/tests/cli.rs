@@ -796,22 +796,6 @@ fn killing_burrow_during_setup_leaves_no_container() {
     }
 }
 
-#[test]
-fn the_sandbox_cannot_type_into_the_callers_terminal() {
-    // TIOCSTI on the terminal: refused, since the payload runs in a new
-    // session of its own (bubblewrap's CVE-2017-5226).
-    let payload = "python3 -c \"import fcntl, termios; fcntl.ioctl(0, termios.TIOCSTI, b'x')\" 2>/dev/null && echo INJECTED || echo refused";
-    let command = format!("{} run -- sh -c '{payload}'", common::world_readable_burrow().display());
-    let out = Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("refused"), "{text:?}");
-    assert!(!text.contains("INJECTED"), "{text:?}");
-}
-
 /// `burrow run` filters syscalls by default (namespaces and mounts are
 /// refused inside), `--seccomp unconfined` lifts it, and `--seccomp FILE`
 /// takes an OCI profile.
@@ -882,4 +866,89 @@ fn seccomp_as_root() {
 #[test]
 fn seccomp_rootless() {
     seccomp_is_on_by_default(As::Rootless);
+}
+
+/// TIOCSTI: a sandbox on your terminal cannot push input into it
+/// (bubblewrap's CVE-2017-5226): it runs in a session of its own, and the
+/// default seccomp profile refuses the ioctl too.
+#[test]
+fn the_sandbox_cannot_type_into_your_terminal() {
+    let script = "import fcntl, termios, sys\n\
+                  try:\n    fcntl.ioctl(0, termios.TIOCSTI, b'x')\n    print('injected')\n\
+                  except OSError as e:\n    print('refused', e.errno)\n";
+    for extra in [&[][..], &["--seccomp", "unconfined"][..]] {
+        let pty = nix::pty::openpty(None, None).unwrap();
+        let tmp = Scratch::new();
+        let mut args = vec!["run"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--", "python3", "-c", script]);
+        let o = burrow(As::Caller, &tmp, &args)
+            .stdin(std::fs::File::from(pty.slave))
+            .output()
+            .unwrap();
+        assert!(
+            stdout(&o).starts_with("refused"),
+            "{extra:?}: {} {}",
+            stdout(&o),
+            stderr(&o)
+        );
+        nix::fcntl::fcntl(
+            &pty.master,
+            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+        )
+        .unwrap();
+        let mut buf = [0u8; 64];
+        let read = nix::unistd::read(&pty.master, &mut buf);
+        assert!(
+            !matches!(read, Ok(n) if buf[..n].contains(&b'x')),
+            "{extra:?}: input reached the terminal"
+        );
+    }
+}
+
+/// CVE-2022-0492: root in the container's user namespace, even with every
+/// capability and no seccomp filter, cannot set a cgroup v1 release_agent
+/// (which the host would run as root).
+fn release_agent_cannot_be_set(who: As) {
+    let script = "mkdir -p /tmp/cg; \
+                  for c in memory pids cpu,cpuacct rdma; do \
+                    mount -t cgroup -o $c cgroup /tmp/cg 2>/dev/null && break; done; \
+                  echo /bin/true > /tmp/cg/release_agent 2>/dev/null; echo status=$?";
+    let agents: Vec<(String, String)> = ["memory", "pids", "rdma"]
+        .iter()
+        .map(|c| format!("/sys/fs/cgroup/{c}/release_agent"))
+        .filter_map(|p| Some((p.clone(), std::fs::read_to_string(&p).ok()?)))
+        .collect();
+    let out = run(
+        who,
+        &[
+            "run",
+            "--cap-add",
+            "ALL",
+            "--seccomp",
+            "unconfined",
+            "--",
+            "sh",
+            "-c",
+            script,
+        ],
+    );
+    assert!(
+        stdout(&out).contains("status=") && !stdout(&out).contains("status=0"),
+        "{}",
+        stdout(&out)
+    );
+    for (path, before) in agents {
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), before, "{path}");
+    }
+}
+
+#[test]
+fn release_agent_as_root() {
+    release_agent_cannot_be_set(As::Caller);
+}
+
+#[test]
+fn release_agent_rootless() {
+    release_agent_cannot_be_set(As::Rootless);
 }

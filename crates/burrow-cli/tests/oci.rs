@@ -2674,3 +2674,96 @@ fn nothing_is_inheritable_unless_configured() {
     exec.ok();
     assert_eq!(cap_mask(&exec.stdout, "CapInh"), 0, "{exec}");
 }
+
+/// Inside a container, as its pid 1: try to ptrace every other process
+/// that appears, and report any attach to a process that runs something
+/// other than busybox (the runtime joining with `exec`). Reports to
+/// /out/report. Run by `a_joining_process_cannot_be_ptraced`.
+#[test]
+#[ignore = "run inside containers by a_joining_process_cannot_be_ptraced"]
+fn ptracer_inside_the_container() {
+    use std::io::Write;
+    let Some(report) = std::env::var_os("BURROW_WATCHER_REPORT") else {
+        return;
+    };
+    let mut out = std::fs::File::create(report).unwrap();
+    let own = std::process::id() as i32;
+    let mut tried = std::collections::BTreeSet::new();
+    let (mut attempts, mut attached_runtime) = (0, Vec::new());
+    let deadline = Instant::now() + Duration::from_secs(8);
+    while Instant::now() < deadline && !Path::new("/out/stop").exists() {
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            if pid == own || !tried.insert(pid) {
+                continue;
+            }
+            attempts += 1;
+            let target = nix::unistd::Pid::from_raw(pid);
+            let null = std::ptr::null_mut::<libc::c_void>();
+            // SAFETY: PTRACE_ATTACH takes a pid and no memory of ours.
+            if unsafe { libc::ptrace(libc::PTRACE_ATTACH, pid, null, null) } == 0 {
+                let _ = nix::sys::wait::waitpid(target, Some(nix::sys::wait::WaitPidFlag::__WALL));
+                let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+                if !exe.ends_with("busybox") {
+                    attached_runtime.push(format!("{pid}: {}", exe.display()));
+                }
+                // SAFETY: as above, for a process we are attached to.
+                unsafe { libc::ptrace(libc::PTRACE_DETACH, pid, null, null) };
+            }
+        }
+        // Reap what exits here (we are pid 1).
+        while let Ok(status) = nix::sys::wait::waitpid(None, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
+            if status == nix::sys::wait::WaitStatus::StillAlive {
+                break;
+            }
+        }
+    }
+    writeln!(out, "attempts {attempts}").unwrap();
+    for a in &attached_runtime {
+        writeln!(out, "attached {a}").unwrap();
+    }
+    writeln!(out, "done").unwrap();
+}
+
+/// CVE-2016-9962: the container's pid 1 tries to ptrace every process that
+/// joins it with `exec`; it never gets hold of the runtime's.
+#[test]
+fn a_joining_process_cannot_be_ptraced() {
+    let oci = Oci::with_spec(As::Caller);
+    let out = oci.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    hostile_bundle(&oci, &out);
+    oci.set_args(&["/watcher", "--ignored", "--exact", "ptracer_inside_the_container"]);
+    let id = oci.id("ptrace");
+    oci.cmd(&["run", "-d", "--bundle", &oci.bundle_arg(), &id]).ok();
+    let deadline = Instant::now() + POLL_DEADLINE;
+    while !out.join("report").exists() {
+        assert!(Instant::now() < deadline, "the ptracer did not start");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for _ in 0..30 {
+        oci.cmd(&["exec", &id, "true"]).ok();
+    }
+    std::fs::write(out.join("stop"), "").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let text = loop {
+        let text = std::fs::read_to_string(out.join("report")).unwrap_or_default();
+        if text.contains("done") {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "no report: {text:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let attempts: u32 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("attempts "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        attempts >= 30,
+        "the ptracer must have tried the joining processes: {text}"
+    );
+    assert!(!text.contains("attached"), "{text}");
+}
