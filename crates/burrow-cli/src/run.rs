@@ -109,12 +109,15 @@ pub fn spec_from_args(args: RunArgs) -> Result<ContainerSpec> {
         &args.cap_drop,
     )?));
     // Host files under /proc and /sys stay out of reach, as with runc and
-    // podman (paths that do not exist are skipped).
-    for path in burrow::DEFAULT_MASKED_PATHS {
-        b = b.masked_path(path);
-    }
-    for path in burrow::DEFAULT_READONLY_PATHS {
-        b = b.readonly_path(path);
+    // podman (paths that do not exist are skipped). Without a pid
+    // namespace there is no /proc of the container's own to mask.
+    if namespaces.contains(Namespace::Pid) {
+        for path in burrow::DEFAULT_MASKED_PATHS {
+            b = b.masked_path(path);
+        }
+        for path in burrow::DEFAULT_READONLY_PATHS {
+            b = b.readonly_path(path);
+        }
     }
     match args.seccomp.as_deref() {
         None => b = b.seccomp(burrow::seccomp::Seccomp::default_profile()),

@@ -952,3 +952,121 @@ fn release_agent_as_root() {
 fn release_agent_rootless() {
     release_agent_cannot_be_set(As::Rootless);
 }
+
+/// The CVE-2019-5736 watcher (see [`common::watch_and_overwrite`]), run
+/// inside a container by `burrow_run_sharing_a_pid_namespace_protects_its_binary`.
+#[test]
+#[ignore = "run inside a container by burrow_run_sharing_a_pid_namespace_protects_its_binary"]
+fn watcher_for_burrow_run() {
+    common::watcher_main();
+}
+
+/// CVE-2019-5736 through `burrow run`: a container that shares the host's
+/// pid namespace watches for a second one (sharing it and the host's /proc
+/// too) whose /bin/sh is a `#!/proc/self/exe` script, holds what burrow's
+/// process there runs and rewrites it once it exits. burrow's binary (a
+/// copy) never changes: either burrow's code never runs inside, or what it
+/// runs from is a sealed copy.
+#[test]
+fn burrow_run_sharing_a_pid_namespace_protects_its_binary() {
+    let tmp = Scratch::new();
+    let victim_bin = tmp.path().join("burrow");
+    std::fs::copy(common::world_readable_burrow(), &victim_bin).unwrap();
+    let before = std::fs::read(&victim_bin).unwrap();
+    let rootfs = tmp.path().join("rootfs");
+    std::fs::create_dir_all(rootfs.join("bin")).unwrap();
+    std::fs::copy("/bin/busybox", rootfs.join("bin/busybox")).unwrap();
+    std::fs::write(rootfs.join("bin/sh"), "#!/proc/self/exe\n").unwrap();
+    std::fs::set_permissions(rootfs.join("bin/sh"), PermissionsExt::from_mode(0o755)).unwrap();
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let marker = format!("BURROW_VICTIM={}", std::process::id());
+    let no_pid = "mnt,ipc,uts,net";
+    let exe = std::env::current_exe().unwrap();
+    /// Ends the watcher's container (it dies with its burrow) also when
+    /// the test fails.
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _watcher = KillOnDrop(
+        Command::new(common::world_readable_burrow())
+            .args([
+                "run",
+                "--die-with-parent",
+                "--namespaces",
+                no_pid,
+                "--expose",
+                "/proc=/hostproc",
+            ])
+            .arg("--expose")
+            .arg(format!("{}=/watcher", exe.display()))
+            .arg("--share")
+            .arg(format!("{}=/out", out.display()))
+            .args(["--setenv", "BURROW_WATCHER_REPORT=/out/report"])
+            .args(["--setenv", "BURROW_WATCHER_PROC=/hostproc"])
+            .arg("--setenv")
+            .arg(format!("BURROW_WATCHER_MARKER={marker}"))
+            .args(["--", "/watcher", "--ignored", "--exact", "watcher_for_burrow_run"])
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !out.join("report").exists() {
+        assert!(Instant::now() < deadline, "the watcher did not start");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut report = String::new();
+    // Whether burrow's code came to run inside (it then complains about
+    // its arguments), or the exec of /bin/sh failed outright (on this
+    // kernel, /proc/self/exe of a process whose binary's mount was
+    // detached at pivot_root cannot be executed).
+    let (mut ran_inside, mut failed_exec) = (false, 0);
+    for _ in 0..100 {
+        let victim = Command::new(&victim_bin)
+            .args([
+                "run",
+                "--namespaces",
+                no_pid,
+                "--expose",
+                "/proc",
+                "--setenv",
+                &marker,
+                "--root",
+            ])
+            .arg(&rootfs)
+            .args(["--", "/bin/sh"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        ran_inside |= stderr(&victim).contains("unrecognized subcommand");
+        failed_exec += usize::from(stderr(&victim).contains("cannot execute /bin/sh"));
+        report = std::fs::read_to_string(out.join("report")).unwrap_or_default();
+        if report.contains("caught") {
+            break;
+        }
+    }
+    if ran_inside || report.contains("caught") {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !(report.contains("overwritten") || report.contains("refused") || report.contains("nothing")) {
+            assert!(Instant::now() < deadline, "no outcome: {report}");
+            std::thread::sleep(Duration::from_millis(20));
+            report = std::fs::read_to_string(out.join("report")).unwrap_or_default();
+        }
+        assert!(
+            report.starts_with("caught"),
+            "the attack must have been tried: {report}"
+        );
+        assert!(report.contains("refused"), "{report}");
+    } else {
+        assert_eq!(failed_exec, 100, "burrow's code never ran inside: every exec failed");
+    }
+    assert!(
+        std::fs::read(&victim_bin).unwrap() == before,
+        "burrow's binary changed: {report}"
+    );
+}

@@ -2206,59 +2206,12 @@ fn an_unknown_oci_version_is_refused() {
 // ---------------------------------------------------------------------------
 // CVE-2019-5736: overwriting the runtime through /proc/PID/exe
 
-/// Inside a container: wait for a process whose executable is neither
-/// busybox nor this watcher (the runtime, made to run there by a
-/// `#!/proc/self/exe` script), open what it runs, wait for it to exit, and
-/// try to write to that file through the fd. Reports to /out/report.
-/// Run by `the_runtime_binary_cannot_be_overwritten_from_inside`.
+/// The CVE-2019-5736 watcher (see [`common::watch_and_overwrite`]), run
+/// inside containers by `the_runtime_binary_cannot_be_overwritten_from_inside`.
 #[test]
 #[ignore = "run inside containers by the_runtime_binary_cannot_be_overwritten_from_inside"]
 fn watcher_inside_the_container() {
-    use std::io::Write;
-    let Some(report) = std::env::var_os("BURROW_WATCHER_REPORT") else {
-        return;
-    };
-    let own = std::fs::read_link("/proc/self/exe").unwrap();
-    let mut out = std::fs::File::create(report).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < deadline {
-        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-                continue;
-            };
-            let Ok(exe) = std::fs::read_link(format!("/proc/{pid}/exe")) else {
-                continue;
-            };
-            if exe == own || exe.ends_with("busybox") {
-                continue;
-            }
-            let Ok(held) = std::fs::File::open(format!("/proc/{pid}/exe")) else {
-                continue;
-            };
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            writeln!(
-                out,
-                "caught {} (pid {pid}: {:?})",
-                exe.display(),
-                String::from_utf8_lossy(&cmdline)
-            )
-            .unwrap();
-            while Path::new(&format!("/proc/{pid}")).exists() {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            let fd = std::os::fd::AsRawFd::as_raw_fd(&held);
-            let attempt = std::fs::OpenOptions::new()
-                .write(true)
-                .open(format!("/proc/self/fd/{fd}"))
-                .and_then(|mut f| f.write_all(b"#!/bin/sh\necho pwned\n"));
-            match attempt {
-                Ok(()) => writeln!(out, "overwritten").unwrap(),
-                Err(e) => writeln!(out, "refused: {e}").unwrap(),
-            }
-            return;
-        }
-    }
-    writeln!(out, "nothing caught").unwrap();
+    common::watcher_main();
 }
 
 /// Make `oci`'s rootfs hostile: /bin/sh is a `#!/proc/self/exe` script,

