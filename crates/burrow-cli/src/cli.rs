@@ -316,6 +316,17 @@ pub struct RunArgs {
     #[arg(long, value_name = "CAP")]
     pub cap_drop: Vec<String>,
 
+    /// Landlock: let the command read (and execute) below PATH only, as
+    /// seen inside the container; with any --landlock-* option, everything
+    /// not named is out of reach. Example: --landlock-ro /usr
+    #[arg(long, value_name = "PATH")]
+    pub landlock_ro: Vec<PathBuf>,
+
+    /// Landlock: let the command read and write below PATH.
+    /// Example: --landlock-rw /tmp
+    #[arg(long, value_name = "PATH")]
+    pub landlock_rw: Vec<PathBuf>,
+
     /// Filter syscalls with this seccomp profile (the JSON of an OCI
     /// linux.seccomp, as runc and podman take), or "unconfined" for no
     /// filter. Default: burrow's profile, which refuses mount, namespaces,

@@ -119,6 +119,20 @@ pub fn spec_from_args(args: RunArgs) -> Result<ContainerSpec> {
             b = b.readonly_path(path);
         }
     }
+    if !(args.landlock_ro.is_empty() && args.landlock_rw.is_empty()) {
+        for (flag, paths) in [
+            ("--landlock-ro", &args.landlock_ro),
+            ("--landlock-rw", &args.landlock_rw),
+        ] {
+            if let Some(p) = paths.iter().find(|p| !p.is_absolute()) {
+                bail!("{flag} {}: must be an absolute path inside the container", p.display());
+            }
+        }
+        b = b.landlock(burrow::Landlock {
+            read_only: args.landlock_ro.clone(),
+            read_write: args.landlock_rw.clone(),
+        });
+    }
     match args.seccomp.as_deref() {
         None => b = b.seccomp(burrow::seccomp::Seccomp::default_profile()),
         Some(p) if p == Path::new("unconfined") => {}

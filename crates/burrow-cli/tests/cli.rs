@@ -1070,3 +1070,50 @@ fn burrow_run_sharing_a_pid_namespace_protects_its_binary() {
         "burrow's binary changed: {report}"
     );
 }
+
+/// `--landlock-ro` and `--landlock-rw`: the command reads only below the
+/// first, writes only below the second, and reaches nothing else.
+fn landlock_confines_file_access(who: As) {
+    let script = "cat /etc/group >/dev/null && echo group-read; \
+                  cat /etc/passwd >/dev/null 2>&1 || echo passwd-denied; \
+                  echo x > /tmp/f && echo tmp-written; \
+                  touch /usr/x 2>/dev/null || echo usr-denied; \
+                  ls /proc >/dev/null 2>&1 || echo proc-denied";
+    let out = run(
+        who,
+        &[
+            "run",
+            "--landlock-ro",
+            "/usr",
+            "--landlock-ro",
+            "/etc/group",
+            "--landlock-rw",
+            "/tmp",
+            "--landlock-rw",
+            "/dev",
+            "--",
+            "sh",
+            "-c",
+            script,
+        ],
+    );
+    assert_eq!(
+        stdout(&out),
+        "group-read\npasswd-denied\ntmp-written\nusr-denied\nproc-denied\n",
+        "{}",
+        stderr(&out)
+    );
+    let out = run(who, &["run", "--landlock-ro", "usr", "--", "true"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("--landlock-ro usr"), "{}", stderr(&out));
+}
+
+#[test]
+fn landlock_as_root() {
+    landlock_confines_file_access(As::Caller);
+}
+
+#[test]
+fn landlock_rootless() {
+    landlock_confines_file_access(As::Rootless);
+}

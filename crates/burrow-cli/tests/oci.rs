@@ -36,7 +36,8 @@
 //!   container's /dev/null, a link to /proc/sys/kernel/core_pattern, as the
 //!   container's stdin and so lets it write the host's core_pattern (the
 //!   CVE-2025-31133 class): never run it against runc on a machine you
-//!   care about (the test puts core_pattern back afterwards).
+//!   care about (the test puts core_pattern back afterwards);
+//! - `landlock_annotations_confine_the_container`: burrow's own annotation.
 //!
 //! Where runc's
 //! wording is loose, the assertions accept it: "container does not exist"
@@ -2719,4 +2720,23 @@ fn a_joining_process_cannot_be_ptraced() {
         "the ptracer must have tried the joining processes: {text}"
     );
     assert!(!text.contains("attached"), "{text}");
+}
+
+/// burrow's Landlock annotations confine the container's file access
+/// (runc ignores them).
+#[test]
+fn landlock_annotations_confine_the_container() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&[
+        "sh",
+        "-c",
+        "cat /etc/hostname 2>/dev/null || echo etc-denied; echo x > /tmp/f && echo tmp-written",
+    ]);
+    oci.edit(|c| {
+        c["annotations"] = json!({"org.burrow.landlock.ro": "/bin", "org.burrow.landlock.rw": "/tmp:/dev"});
+        c["root"]["readonly"] = json!(false);
+    });
+    let out = oci.run("landlock");
+    out.ok();
+    assert_eq!(out.stdout, "etc-denied\ntmp-written\n", "{out}");
 }

@@ -218,6 +218,9 @@ pub fn to_spec(
     if let Some(profile) = linux.seccomp() {
         b = b.seccomp(crate::seccomp::profile(profile)?);
     }
+    if let Some(rules) = landlock(config.annotations().as_ref())? {
+        b = b.landlock(rules);
+    }
     for (clock, offset) in time_offsets(&linux)? {
         b = b.time_offset(clock, offset.secs().unwrap_or(0), offset.nanosecs().unwrap_or(0));
     }
@@ -350,6 +353,33 @@ fn check_linux(config: &Spec) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The annotation naming Landlock's read-only paths (colon-separated).
+pub const LANDLOCK_RO: &str = "org.burrow.landlock.ro";
+/// The annotation naming Landlock's read-write paths (colon-separated).
+pub const LANDLOCK_RW: &str = "org.burrow.landlock.rw";
+
+/// A Landlock ruleset from the annotations, when they name one.
+fn landlock(annotations: Option<&std::collections::HashMap<String, String>>) -> Result<Option<burrow::Landlock>> {
+    let paths = |key: &str| -> Result<Vec<PathBuf>> {
+        let list: Vec<PathBuf> = annotations
+            .and_then(|a| a.get(key))
+            .map(|v| v.split(':').filter(|p| !p.is_empty()).map(PathBuf::from).collect())
+            .unwrap_or_default();
+        match list.iter().find(|p| !p.is_absolute()) {
+            Some(p) => refuse(
+                &format!("annotations.{key}"),
+                format!("{} is not absolute", p.display()),
+            ),
+            None => Ok(list),
+        }
+    };
+    let (read_only, read_write) = (paths(LANDLOCK_RO)?, paths(LANDLOCK_RW)?);
+    if read_only.is_empty() && read_write.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(burrow::Landlock { read_only, read_write }))
 }
 
 /// `linux.personality` → the `personality(2)` value.

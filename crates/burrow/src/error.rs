@@ -42,6 +42,8 @@ pub enum Step {
     Capabilities,
     /// Installing the seccomp filter.
     Seccomp,
+    /// Enforcing the Landlock ruleset.
+    Landlock,
     /// Making the terminal and sending it to the console socket.
     Terminal,
     /// Running a hook command.

@@ -77,6 +77,7 @@ mod exec;
 mod hooks;
 mod idmap;
 mod joined;
+mod landlock;
 mod namespace;
 mod pidfd;
 mod probe;
@@ -96,6 +97,7 @@ pub use excursion::Excursion;
 pub use exec::DEFAULT_PATH;
 pub use hooks::HookCommand;
 pub use idmap::{find_helper, IdMap};
+pub use landlock::Landlock;
 pub use namespace::{Namespace, NamespaceSet};
 pub use pidfd::{open_pidfd, signal_pidfd};
 pub use probe::{

@@ -480,6 +480,9 @@ fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream)
         wait_at_gate(channel, gate);
     }
     run_hooks_before_exec(spec, hook_input.as_deref())?;
+    if let Some(rules) = &spec.landlock {
+        crate::landlock::restrict(rules)?;
+    }
     if spec.limits.no_new_privileges && !notifies {
         install_seccomp(plan, channel)?;
     }

@@ -281,6 +281,9 @@ pub struct ContainerSpec {
     /// user notification, before the start gate, and the listener comes
     /// back through [`crate::Container::take_seccomp_listener`].
     pub seccomp: Option<crate::seccomp::Seccomp>,
+    /// A Landlock ruleset for the payload, enforced just before exec (it
+    /// sets `no_new_privileges`, as Landlock needs).
+    pub landlock: Option<crate::Landlock>,
     /// Start the payload in a new session (`setsid`), away from the
     /// caller's terminal: it can then no longer push input into the
     /// caller's shell with `TIOCSTI` (bubblewrap's CVE-2017-5226). Job
@@ -596,6 +599,14 @@ impl ContainerSpec {
         if let Some(profile) = &self.seccomp {
             profile.validate()?;
         }
+        if let Some(rules) = &self.landlock {
+            for (i, path) in rules.read_only.iter().enumerate() {
+                validate_path(&format!("landlock.read_only[{i}]"), path)?;
+            }
+            for (i, path) in rules.read_write.iter().enumerate() {
+                validate_path(&format!("landlock.read_write[{i}]"), path)?;
+            }
+        }
         if !self.time_offsets.is_empty() {
             if !has(Namespace::Time) || self.join.iter().any(|(ns, _)| *ns == Namespace::Time) {
                 return Err(Error::spec("time_offsets", "offsets need a new time namespace"));
@@ -709,6 +720,7 @@ impl Default for ContainerSpecBuilder {
                 limits: Limits::default(),
                 capabilities: None,
                 seccomp: None,
+                landlock: None,
                 preserve_fds: 0,
                 cgroups: Vec::new(),
                 propagation: libc::MS_REC | libc::MS_PRIVATE,
@@ -927,6 +939,12 @@ impl ContainerSpecBuilder {
     /// Start the payload in a new session (see the field).
     pub fn new_session(mut self, yes: bool) -> Self {
         self.spec.new_session = yes;
+        self
+    }
+
+    /// Confine the payload's file access with Landlock (see the field).
+    pub fn landlock(mut self, rules: crate::Landlock) -> Self {
+        self.spec.landlock = Some(rules);
         self
     }
 
