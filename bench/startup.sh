@@ -97,9 +97,12 @@ BWRAP_BASE="bwrap --unshare-all --ro-bind /usr /usr --symlink usr/bin /bin --sym
 BWRAP_MATCHED="$BWRAP_BASE --uid 0 --gid 0 --hostname burrow --ro-bind $WORK/etc /etc"
 UNSHARE="unshare --user --map-root-user --mount --pid --fork --ipc --uts --net --cgroup"
 
-NAMES=(burrow bwrap bwrap-matched unshare)
+# burrow-unconfined: the same without burrow run's default seccomp filter,
+# to show what the filter costs.
+NAMES=(burrow burrow-unconfined bwrap bwrap-matched unshare)
 CMDS=(
     "$BURROW run --"
+    "$BURROW run --seccomp unconfined --"
     "$BWRAP_BASE"
     "$BWRAP_MATCHED"
     "$UNSHARE"
@@ -175,7 +178,7 @@ for r in range(rounds):
         if name not in times:
             times[name] = []
         times[name].extend(res["times"])
-order = ["burrow", "bwrap", "bwrap-matched", "unshare"]
+order = ["burrow", "burrow-unconfined", "bwrap", "bwrap-matched", "unshare"]
 ms = {n: [t * 1000 for t in times[n]] for n in order}
 mean = {n: statistics.fmean(v) for n, v in ms.items()}
 med = {n: statistics.median(v) for n, v in ms.items()}

@@ -11,7 +11,7 @@
 mod bpf;
 mod default_profile;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
@@ -95,15 +95,22 @@ impl Arch {
         }
     }
 
-    /// The syscall number of `name` here, if it has one.
-    fn number(self, name: &str) -> Option<u32> {
-        let n = match self {
-            Arch::X86_64 | Arch::X32 => name.parse::<syscalls::x86_64::Sysno>().ok()?.id(),
-            Arch::X86 => name.parse::<syscalls::x86::Sysno>().ok()?.id(),
-            Arch::Aarch64 => name.parse::<syscalls::aarch64::Sysno>().ok()?.id(),
-            Arch::Arm => name.parse::<syscalls::arm::Sysno>().ok()?.id(),
-        };
-        u32::try_from(n).ok()
+    /// This architecture's syscall table: name → number.
+    fn table(self) -> HashMap<&'static str, u32> {
+        fn collect<T>(
+            all: impl Iterator<Item = T>,
+            name: fn(&T) -> &'static str,
+            id: fn(&T) -> i32,
+        ) -> HashMap<&'static str, u32> {
+            all.filter_map(|s| Some((name(&s), u32::try_from(id(&s)).ok()?)))
+                .collect()
+        }
+        match self {
+            Arch::X86_64 | Arch::X32 => collect(syscalls::x86_64::Sysno::iter(), |s| s.name(), |s| s.id()),
+            Arch::X86 => collect(syscalls::x86::Sysno::iter(), |s| s.name(), |s| s.id()),
+            Arch::Aarch64 => collect(syscalls::aarch64::Sysno::iter(), |s| s.name(), |s| s.id()),
+            Arch::Arm => collect(syscalls::arm::Sysno::iter(), |s| s.name(), |s| s.id()),
+        }
     }
 
     /// Whether arguments are 64 bits wide.
@@ -301,9 +308,10 @@ impl Seccomp {
         const X32_BIT: u32 = 0x4000_0000;
         // Syscall number → its rules, as (comparisons, action), in order.
         let mut calls: BTreeMap<u32, SyscallRules> = BTreeMap::new();
+        let table = arch.table();
         for rule in &self.rules {
             for name in &rule.syscalls {
-                let Some(nr) = arch.number(name) else {
+                let Some(&nr) = table.get(name.as_str()) else {
                     tracing::debug!(syscall = %name, ?arch, "seccomp: no such syscall here, skipped");
                     continue;
                 };
