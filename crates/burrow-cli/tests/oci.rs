@@ -531,6 +531,9 @@ impl Oci {
 
 impl Drop for Oci {
     fn drop(&mut self) {
+        // Clean up with the runtime under test itself: an overriding copy
+        // may be what a failed attack test overwrote.
+        self.bin_override.take();
         for id in self.ids.borrow().iter() {
             let _ = self.cmd(&["delete", "--force", id]);
         }

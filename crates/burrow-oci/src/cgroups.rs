@@ -1,6 +1,6 @@
 //! Placing an OCI container in its cgroup on every mounted hierarchy (v1
 //! controllers and cgroup2 alike), and removing those cgroups at delete.
-//! Resource limits are a later step; this is placement only.
+//! Resource limits are in `resources` and `limits`.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -254,5 +254,25 @@ pub fn leaf_for<'a>(leaves: &'a [PathBuf], controller: &str) -> Option<&'a PathB
                     h.controllers.iter().any(|c| c == controller)
                 }
         })
+    })
+}
+
+/// The leaf among `leaves` in the v1 hierarchy that has `controller`.
+pub fn v1_leaf_for<'a>(leaves: &'a [PathBuf], controller: &str) -> Option<&'a PathBuf> {
+    let hierarchies = hierarchies();
+    leaves.iter().find(|leaf| {
+        hierarchies
+            .iter()
+            .any(|h| leaf.starts_with(&h.mount_point) && h.controllers.iter().any(|c| c == controller))
+    })
+}
+
+/// The leaf among `leaves` in the cgroup2 hierarchy.
+pub fn v2_leaf(leaves: &[PathBuf]) -> Option<&PathBuf> {
+    let hierarchies = hierarchies();
+    leaves.iter().find(|leaf| {
+        hierarchies
+            .iter()
+            .any(|h| h.controllers.is_empty() && leaf.starts_with(&h.mount_point))
     })
 }

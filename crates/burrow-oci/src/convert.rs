@@ -323,10 +323,7 @@ fn check_linux(config: &Spec) -> Result<()> {
     if let Some(linux) = config.linux() {
         if let Some(resources) = linux.resources() {
             if let Err(field) = crate::resources::only_supported(resources) {
-                return refuse(
-                    &field,
-                    "this cgroup resource is not supported yet (devices and pids.limit are)",
-                );
+                return refuse(&field, "RDMA limits are not supported");
             }
         }
         if linux.intel_rdt().is_some() {

@@ -16,6 +16,7 @@ pub mod error;
 pub mod features;
 pub mod hooks;
 pub mod lifecycle;
+pub mod limits;
 pub mod resources;
 pub mod seccomp;
 pub mod state;

@@ -1,13 +1,14 @@
-//! `linux.resources` that this build applies: device rules (cgroup v1
-//! `devices.allow`/`devices.deny`) and the pids limit. Every other resource
-//! field is refused by name in `convert`.
+//! Applying `linux.resources` to a container's cgroups: device rules (cgroup
+//! v1 `devices.allow`/`devices.deny`), then every other section through the
+//! driver ([`crate::limits`]) of the hierarchy its controller lives in.
 
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{LinuxDevice, LinuxDeviceCgroup, LinuxResources};
 
-use crate::cgroups::leaf_for;
+use crate::cgroups::{self, leaf_for};
 use crate::error::{OciError, Result};
+use crate::limits::{Driver, Section, Unsupported, Write, V1, V2};
 
 /// Devices every container may use whatever its rules say, as runc adds
 /// them: mknod of anything (opening is what the rules guard), null, zero,
@@ -26,22 +27,12 @@ const ALWAYS_ALLOWED: [&str; 11] = [
     "c 10:200 rwm",
 ];
 
-/// Whether `resources` asks for nothing but what [`apply`] does.
+/// Whether `resources` asks for nothing this build cannot apply (RDMA).
 pub fn only_supported(resources: &LinuxResources) -> std::result::Result<(), String> {
-    let value = serde_json::to_value(resources).unwrap_or_default();
-    for (field, v) in value.as_object().into_iter().flatten() {
-        let empty =
-            v.is_null() || v.as_array().is_some_and(|a| a.is_empty()) || v.as_object().is_some_and(|o| o.is_empty());
-        let ok = match field.as_str() {
-            "devices" => true,
-            "pids" => v.as_object().is_some_and(|o| o.keys().all(|k| k == "limit")),
-            _ => empty,
-        };
-        if !ok {
-            return Err(format!("linux.resources.{field}"));
-        }
+    match resources.rdma() {
+        Some(rdma) if !rdma.is_empty() => Err("linux.resources.rdma".into()),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// One rule as `devices.allow`/`devices.deny` wants it: `c 1:3 rwm`.
@@ -73,10 +64,6 @@ fn write(dir: &Path, file: &str, value: &str) -> Result<()> {
 /// burrow could not place the container (no delegation) is an error naming
 /// the field.
 pub fn apply(resources: Option<&LinuxResources>, devices: &[LinuxDevice], leaves: &[PathBuf]) -> Result<()> {
-    let missing = |field: &str, controller: &str| OciError::Unsupported {
-        field: field.into(),
-        reason: format!("no {controller} cgroup to apply it in (not root, and no delegated cgroup?)"),
-    };
     let rules = resources.and_then(|r| r.devices().clone()).unwrap_or_default();
     match leaf_for(leaves, "devices").filter(|d| d.join("devices.allow").exists()) {
         Some(dir) => {
@@ -119,14 +106,106 @@ pub fn apply(resources: Option<&LinuxResources>, devices: &[LinuxDevice], leaves
         }
         None => {}
     }
-    if let Some(limit) = resources.and_then(|r| r.pids().as_ref().map(|p| p.limit())) {
-        let dir = leaf_for(leaves, "pids").ok_or_else(|| missing("linux.resources.pids", "pids"))?;
-        let value = if limit <= 0 {
-            "max".to_string()
+    match resources {
+        Some(r) => apply_limits(r, leaves),
+        None => Ok(()),
+    }
+}
+
+/// The leaf among `leaves` that holds `section`'s controller, with the
+/// driver of its hierarchy (v1 first, as on a hybrid host).
+pub fn placed(leaves: &[PathBuf], section: Section) -> Option<(&PathBuf, &'static dyn Driver)> {
+    let v1 = V1.controller(section);
+    if let Some(leaf) = cgroups::v1_leaf_for(leaves, v1) {
+        return Some((leaf, &V1));
+    }
+    let v2 = V2.controller(section);
+    let leaf = cgroups::v2_leaf(leaves)?;
+    let enabled = v2.is_empty()
+        || std::fs::read_to_string(leaf.join("cgroup.controllers"))
+            .is_ok_and(|c| c.split_whitespace().any(|x| x == v2));
+    enabled.then_some((leaf, &V2 as &'static dyn Driver))
+}
+
+/// Every resource section but devices, each in its controller's cgroup.
+/// A section with no cgroup to go to, or a file the host's cgroup lacks,
+/// is an error naming the field.
+pub fn apply_limits(r: &LinuxResources, leaves: &[PathBuf]) -> Result<()> {
+    let unsupported = |u: Unsupported| OciError::Unsupported {
+        field: u.field,
+        reason: u.reason,
+    };
+    type Plan<'a> = (
+        Section,
+        &'a str,
+        Box<dyn Fn(&dyn Driver) -> std::result::Result<Vec<Write>, Unsupported> + 'a>,
+    );
+    let mut plans: Vec<Plan> = Vec::new();
+    if let Some(c) = r.cpu() {
+        plans.push((Section::Cpuset, "cpu", Box::new(move |d| Ok(d.cpuset(c)))));
+        plans.push((Section::Cpu, "cpu", Box::new(move |d| d.cpu(c))));
+    }
+    if let Some(m) = r.memory() {
+        plans.push((Section::Memory, "memory", Box::new(move |d| d.memory(m))));
+    }
+    if let Some(p) = r.pids() {
+        plans.push((Section::Pids, "pids", Box::new(move |d| Ok(d.pids(p.limit())))));
+    }
+    if let Some(b) = r.block_io() {
+        plans.push((Section::BlockIo, "blockIO", Box::new(move |d| d.block_io(b))));
+    }
+    if let Some(h) = r.hugepage_limits().as_ref().filter(|h| !h.is_empty()) {
+        plans.push((
+            Section::Hugetlb,
+            "hugepageLimits",
+            Box::new(move |d| Ok(d.hugepages(h))),
+        ));
+    }
+    if let Some(n) = r.network() {
+        let section = if n.class_id().is_some() {
+            Section::NetClass
         } else {
-            limit.to_string()
+            Section::NetPrio
         };
-        write(dir, "pids.max", &value)?;
+        plans.push((section, "network", Box::new(move |d| d.network(n))));
+    }
+    if let Some(u) = r.unified().as_ref().filter(|u| !u.is_empty()) {
+        plans.push((Section::Unified, "unified", Box::new(move |d| d.unified(u))));
+    }
+    for (section, field, plan) in plans {
+        let Some((leaf, driver)) = placed(leaves, section) else {
+            // An empty section (cpu with nothing but zeros, say) needs no cgroup.
+            if plan(&V1).is_ok_and(|w| w.is_empty()) {
+                continue;
+            }
+            return Err(OciError::Unsupported {
+                field: format!("linux.resources.{field}"),
+                reason: format!(
+                    "no {} cgroup to apply it in (no such controller here, or not root and no delegation)",
+                    match V1.controller(section) {
+                        "" => "cgroup2",
+                        name => name,
+                    }
+                ),
+            });
+        };
+        for w in plan(driver).map_err(unsupported)? {
+            let path = leaf.join(&w.file);
+            if !path.exists() {
+                return Err(OciError::Unsupported {
+                    field: w.field,
+                    reason: format!(
+                        "this host's cgroup {} has no {} (the kernel cannot honour it)",
+                        driver.name(),
+                        w.file
+                    ),
+                });
+            }
+            std::fs::write(&path, &w.value).map_err(|e| OciError::Field {
+                field: w.field.clone(),
+                reason: format!("writing {:?} to {}: {e}", w.value, path.display()),
+            })?;
+        }
     }
     Ok(())
 }

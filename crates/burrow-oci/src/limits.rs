@@ -1,0 +1,593 @@
+//! `linux.resources` as cgroup files: one [`Driver`] per cgroup version,
+//! each turning a resource section into the files to write, with the
+//! config field each write comes from. Pure: nothing here touches the file
+//! system, so both drivers are tested for the exact contents they write.
+//!
+//! On a hybrid host (v1 controllers and a cgroup2 mount, as here) each
+//! controller is written with the driver of the hierarchy it lives in.
+
+use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxHugepageLimit, LinuxMemory, LinuxNetwork};
+
+/// One file to write: the config field it comes from, the file (relative
+/// to the container's cgroup), and the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Write {
+    /// The config field, as `linux.resources.memory.limit`.
+    pub field: String,
+    /// The cgroup file, as `memory.max`.
+    pub file: String,
+    /// What to write.
+    pub value: String,
+}
+
+fn write(field: &str, file: impl Into<String>, value: impl ToString) -> Write {
+    Write {
+        field: format!("linux.resources.{field}"),
+        file: file.into(),
+        value: value.to_string(),
+    }
+}
+
+/// A field the driver cannot express.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsupported {
+    /// The config field.
+    pub field: String,
+    /// Why.
+    pub reason: String,
+}
+
+fn unsupported(field: &str, reason: &str) -> Unsupported {
+    Unsupported {
+        field: format!("linux.resources.{field}"),
+        reason: reason.into(),
+    }
+}
+
+/// The files of one cgroup version.
+pub trait Driver {
+    /// `v1` or `v2`, for messages.
+    fn name(&self) -> &'static str;
+    /// The controller that holds a resource section's files (as a v1
+    /// hierarchy or the v2 `cgroup.controllers` names it).
+    fn controller(&self, section: Section) -> &'static str;
+    /// `linux.resources.memory`.
+    fn memory(&self, m: &LinuxMemory) -> Result<Vec<Write>, Unsupported>;
+    /// `linux.resources.cpu`, the cpu controller's part.
+    fn cpu(&self, c: &LinuxCpu) -> Result<Vec<Write>, Unsupported>;
+    /// `linux.resources.cpu.cpus` and `.mems`: the cpuset controller's.
+    fn cpuset(&self, c: &LinuxCpu) -> Vec<Write> {
+        let mut out = Vec::new();
+        if let Some(cpus) = c.cpus().as_ref().filter(|s| !s.is_empty()) {
+            out.push(write("cpu.cpus", "cpuset.cpus", cpus));
+        }
+        if let Some(mems) = c.mems().as_ref().filter(|s| !s.is_empty()) {
+            out.push(write("cpu.mems", "cpuset.mems", mems));
+        }
+        out
+    }
+    /// `linux.resources.pids.limit`.
+    fn pids(&self, limit: i64) -> Vec<Write> {
+        let value = if limit <= 0 {
+            "max".to_string()
+        } else {
+            limit.to_string()
+        };
+        vec![write("pids.limit", "pids.max", value)]
+    }
+    /// `linux.resources.blockIO`.
+    fn block_io(&self, b: &LinuxBlockIo) -> Result<Vec<Write>, Unsupported>;
+    /// `linux.resources.hugepageLimits`.
+    fn hugepages(&self, limits: &[LinuxHugepageLimit]) -> Vec<Write>;
+    /// `linux.resources.network`.
+    fn network(&self, n: &LinuxNetwork) -> Result<Vec<Write>, Unsupported>;
+    /// `linux.resources.unified`.
+    fn unified(&self, u: &std::collections::HashMap<String, String>) -> Result<Vec<Write>, Unsupported>;
+    /// The file and value that freeze (or thaw) the cgroup.
+    fn freeze(&self, frozen: bool) -> Write;
+}
+
+/// A resource section, for [`Driver::controller`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    /// memory
+    Memory,
+    /// cpu (shares, quota, ...)
+    Cpu,
+    /// cpu.cpus and cpu.mems
+    Cpuset,
+    /// pids
+    Pids,
+    /// blockIO
+    BlockIo,
+    /// hugepageLimits
+    Hugetlb,
+    /// network.classID
+    NetClass,
+    /// network.priorities
+    NetPrio,
+    /// the freezer
+    Freezer,
+    /// unified (cgroup v2 files by name)
+    Unified,
+}
+
+/// cgroup v1: a hierarchy per controller.
+pub struct V1;
+
+/// cgroup v2: one unified hierarchy.
+pub struct V2;
+
+/// `-1` means unlimited in the config.
+fn limit(v: i64) -> String {
+    if v < 0 {
+        "-1".into()
+    } else {
+        v.to_string()
+    }
+}
+
+impl Driver for V1 {
+    fn name(&self) -> &'static str {
+        "v1"
+    }
+
+    fn controller(&self, section: Section) -> &'static str {
+        match section {
+            Section::Memory => "memory",
+            Section::Cpu => "cpu",
+            Section::Cpuset => "cpuset",
+            Section::Pids => "pids",
+            Section::BlockIo => "blkio",
+            Section::Hugetlb => "hugetlb",
+            Section::NetClass => "net_cls",
+            Section::NetPrio => "net_prio",
+            Section::Freezer => "freezer",
+            Section::Unified => "",
+        }
+    }
+
+    fn memory(&self, m: &LinuxMemory) -> Result<Vec<Write>, Unsupported> {
+        let mut out = Vec::new();
+        // memsw must stay at or above the limit at every step: when both
+        // change, raise the one that allows the other first.
+        let limit_write = m
+            .limit()
+            .map(|v| write("memory.limit", "memory.limit_in_bytes", limit(v)));
+        let swap_write = m
+            .swap()
+            .map(|v| write("memory.swap", "memory.memsw.limit_in_bytes", limit(v)));
+        match (limit_write, swap_write) {
+            (Some(l), Some(s)) if m.swap().unwrap_or(0) == -1 || m.swap() >= m.limit() => {
+                out.push(s);
+                out.push(l);
+            }
+            (l, s) => out.extend(l.into_iter().chain(s)),
+        }
+        if let Some(v) = m.reservation() {
+            out.push(write("memory.reservation", "memory.soft_limit_in_bytes", limit(v)));
+        }
+        if let Some(v) = m.kernel() {
+            out.push(write("memory.kernel", "memory.kmem.limit_in_bytes", limit(v)));
+        }
+        if let Some(v) = m.kernel_tcp() {
+            out.push(write("memory.kernelTCP", "memory.kmem.tcp.limit_in_bytes", limit(v)));
+        }
+        if let Some(v) = m.swappiness() {
+            if v > 100 {
+                return Err(unsupported("memory.swappiness", "must be 0 to 100"));
+            }
+            out.push(write("memory.swappiness", "memory.swappiness", v));
+        }
+        if let Some(true) = m.disable_oom_killer() {
+            out.push(write("memory.disableOOMKiller", "memory.oom_control", 1));
+        }
+        if let Some(v) = m.use_hierarchy() {
+            out.push(write("memory.useHierarchy", "memory.use_hierarchy", u8::from(v)));
+        }
+        Ok(out)
+    }
+
+    fn cpu(&self, c: &LinuxCpu) -> Result<Vec<Write>, Unsupported> {
+        let mut out = Vec::new();
+        if let Some(v) = c.shares().filter(|v| *v != 0) {
+            out.push(write("cpu.shares", "cpu.shares", v));
+        }
+        if let Some(v) = c.period().filter(|v| *v != 0) {
+            out.push(write("cpu.period", "cpu.cfs_period_us", v));
+        }
+        if let Some(v) = c.quota().filter(|v| *v != 0) {
+            out.push(write("cpu.quota", "cpu.cfs_quota_us", v));
+        }
+        if let Some(v) = c.burst() {
+            out.push(write("cpu.burst", "cpu.cfs_burst_us", v));
+        }
+        if let Some(v) = c.realtime_period().filter(|v| *v != 0) {
+            out.push(write("cpu.realtimePeriod", "cpu.rt_period_us", v));
+        }
+        if let Some(v) = c.realtime_runtime().filter(|v| *v != 0) {
+            out.push(write("cpu.realtimeRuntime", "cpu.rt_runtime_us", v));
+        }
+        if let Some(v) = c.idle() {
+            out.push(write("cpu.idle", "cpu.idle", v));
+        }
+        Ok(out)
+    }
+
+    fn block_io(&self, b: &LinuxBlockIo) -> Result<Vec<Write>, Unsupported> {
+        let mut out = Vec::new();
+        if let Some(v) = b.weight() {
+            out.push(write("blockIO.weight", "blkio.weight", v));
+        }
+        if let Some(v) = b.leaf_weight() {
+            out.push(write("blockIO.leafWeight", "blkio.leaf_weight", v));
+        }
+        for (i, d) in b.weight_device().clone().unwrap_or_default().iter().enumerate() {
+            if let Some(w) = d.weight() {
+                let field = format!("blockIO.weightDevice[{i}].weight");
+                out.push(write(
+                    &field,
+                    "blkio.weight_device",
+                    format!("{}:{} {w}", d.major(), d.minor()),
+                ));
+            }
+            if let Some(w) = d.leaf_weight() {
+                let field = format!("blockIO.weightDevice[{i}].leafWeight");
+                out.push(write(
+                    &field,
+                    "blkio.leaf_weight_device",
+                    format!("{}:{} {w}", d.major(), d.minor()),
+                ));
+            }
+        }
+        for (name, file, list) in [
+            (
+                "throttleReadBpsDevice",
+                "blkio.throttle.read_bps_device",
+                b.throttle_read_bps_device(),
+            ),
+            (
+                "throttleWriteBpsDevice",
+                "blkio.throttle.write_bps_device",
+                b.throttle_write_bps_device(),
+            ),
+            (
+                "throttleReadIOPSDevice",
+                "blkio.throttle.read_iops_device",
+                b.throttle_read_iops_device(),
+            ),
+            (
+                "throttleWriteIOPSDevice",
+                "blkio.throttle.write_iops_device",
+                b.throttle_write_iops_device(),
+            ),
+        ] {
+            for (i, d) in list.clone().unwrap_or_default().iter().enumerate() {
+                let field = format!("blockIO.{name}[{i}]");
+                out.push(write(&field, file, format!("{}:{} {}", d.major(), d.minor(), d.rate())));
+            }
+        }
+        Ok(out)
+    }
+
+    fn hugepages(&self, limits: &[LinuxHugepageLimit]) -> Vec<Write> {
+        limits
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let field = format!("hugepageLimits[{i}]");
+                write(&field, format!("hugetlb.{}.limit_in_bytes", h.page_size()), h.limit())
+            })
+            .collect()
+    }
+
+    fn network(&self, n: &LinuxNetwork) -> Result<Vec<Write>, Unsupported> {
+        let mut out = Vec::new();
+        if let Some(id) = n.class_id() {
+            out.push(write("network.classID", "net_cls.classid", id));
+        }
+        for (i, p) in n.priorities().clone().unwrap_or_default().iter().enumerate() {
+            let field = format!("network.priorities[{i}]");
+            out.push(write(
+                &field,
+                "net_prio.ifpriomap",
+                format!("{} {}", p.name(), p.priority()),
+            ));
+        }
+        Ok(out)
+    }
+
+    fn unified(&self, u: &std::collections::HashMap<String, String>) -> Result<Vec<Write>, Unsupported> {
+        match u.keys().next() {
+            Some(key) => Err(unsupported(
+                &format!("unified.{key}"),
+                "unified settings need cgroup v2, and this controller is on v1",
+            )),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn freeze(&self, frozen: bool) -> Write {
+        write("freezer", "freezer.state", if frozen { "FROZEN" } else { "THAWED" })
+    }
+}
+
+/// cpu.shares (2..262144) as cpu.weight (1..10000), as runc converts.
+pub fn shares_to_weight(shares: u64) -> u64 {
+    if shares == 0 {
+        return 0;
+    }
+    1 + ((shares.clamp(2, 262_144) - 2) * 9999) / 262_142
+}
+
+impl Driver for V2 {
+    fn name(&self) -> &'static str {
+        "v2"
+    }
+
+    fn controller(&self, section: Section) -> &'static str {
+        match section {
+            Section::Memory => "memory",
+            Section::Cpu => "cpu",
+            Section::Cpuset => "cpuset",
+            Section::Pids => "pids",
+            Section::BlockIo => "io",
+            Section::Hugetlb => "hugetlb",
+            Section::NetClass | Section::NetPrio => "",
+            // cgroup.freeze is in every v2 cgroup but the root.
+            Section::Freezer | Section::Unified => "",
+        }
+    }
+
+    fn memory(&self, m: &LinuxMemory) -> Result<Vec<Write>, Unsupported> {
+        let max = |v: i64| if v < 0 { "max".to_string() } else { v.to_string() };
+        let mut out = Vec::new();
+        if let Some(v) = m.limit() {
+            out.push(write("memory.limit", "memory.max", max(v)));
+        }
+        if let Some(swap) = m.swap() {
+            // The config's swap is memory + swap (as v1's memsw); v2's
+            // memory.swap.max is the swap alone.
+            let value = match (swap, m.limit()) {
+                (s, _) if s < 0 => "max".to_string(),
+                (s, Some(l)) if l >= 0 => {
+                    if s < l {
+                        return Err(unsupported("memory.swap", "must be at least memory.limit"));
+                    }
+                    (s - l).to_string()
+                }
+                (_, _) => return Err(unsupported("memory.swap", "needs memory.limit on cgroup v2")),
+            };
+            out.push(write("memory.swap", "memory.swap.max", value));
+        }
+        if let Some(v) = m.reservation() {
+            out.push(write("memory.reservation", "memory.low", max(v)));
+        }
+        for (field, set) in [
+            ("memory.kernel", m.kernel().is_some()),
+            ("memory.kernelTCP", m.kernel_tcp().is_some()),
+            ("memory.swappiness", m.swappiness().is_some()),
+            ("memory.disableOOMKiller", m.disable_oom_killer() == Some(true)),
+        ] {
+            if set {
+                return Err(unsupported(field, "cgroup v2 has no such setting"));
+            }
+        }
+        Ok(out)
+    }
+
+    fn cpu(&self, c: &LinuxCpu) -> Result<Vec<Write>, Unsupported> {
+        let mut out = Vec::new();
+        if let Some(v) = c.shares().filter(|v| *v != 0) {
+            out.push(write("cpu.shares", "cpu.weight", shares_to_weight(v)));
+        }
+        if c.quota().is_some() || c.period().is_some() {
+            let quota = match c.quota() {
+                Some(q) if q > 0 => q.to_string(),
+                _ => "max".into(),
+            };
+            let period = c.period().filter(|p| *p != 0).unwrap_or(100_000);
+            out.push(write("cpu.quota", "cpu.max", format!("{quota} {period}")));
+        }
+        if let Some(v) = c.burst() {
+            out.push(write("cpu.burst", "cpu.max.burst", v));
+        }
+        if let Some(v) = c.idle() {
+            out.push(write("cpu.idle", "cpu.idle", v));
+        }
+        if c.realtime_period().is_some_and(|v| v != 0) || c.realtime_runtime().is_some_and(|v| v != 0) {
+            return Err(unsupported("cpu.realtimeRuntime", "cgroup v2 has no realtime settings"));
+        }
+        Ok(out)
+    }
+
+    fn block_io(&self, b: &LinuxBlockIo) -> Result<Vec<Write>, Unsupported> {
+        let mut out = Vec::new();
+        if let Some(v) = b.weight() {
+            // blkio.weight (10..1000) as io.weight (1..10000).
+            let weight = 1 + (u64::from(v).clamp(10, 1000) - 10) * 9999 / 990;
+            out.push(write("blockIO.weight", "io.weight", format!("default {weight}")));
+        }
+        if b.leaf_weight().is_some() {
+            return Err(unsupported("blockIO.leafWeight", "cgroup v2 has no leaf weight"));
+        }
+        for (i, d) in b.weight_device().clone().unwrap_or_default().iter().enumerate() {
+            if let Some(w) = d.weight() {
+                let weight = 1 + (u64::from(w).clamp(10, 1000) - 10) * 9999 / 990;
+                let field = format!("blockIO.weightDevice[{i}].weight");
+                out.push(write(
+                    &field,
+                    "io.weight",
+                    format!("{}:{} {weight}", d.major(), d.minor()),
+                ));
+            }
+        }
+        for (name, key, list) in [
+            ("throttleReadBpsDevice", "rbps", b.throttle_read_bps_device()),
+            ("throttleWriteBpsDevice", "wbps", b.throttle_write_bps_device()),
+            ("throttleReadIOPSDevice", "riops", b.throttle_read_iops_device()),
+            ("throttleWriteIOPSDevice", "wiops", b.throttle_write_iops_device()),
+        ] {
+            for (i, d) in list.clone().unwrap_or_default().iter().enumerate() {
+                let field = format!("blockIO.{name}[{i}]");
+                out.push(write(
+                    &field,
+                    "io.max",
+                    format!("{}:{} {key}={}", d.major(), d.minor(), d.rate()),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    fn hugepages(&self, limits: &[LinuxHugepageLimit]) -> Vec<Write> {
+        limits
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let field = format!("hugepageLimits[{i}]");
+                write(&field, format!("hugetlb.{}.max", h.page_size()), h.limit())
+            })
+            .collect()
+    }
+
+    fn network(&self, n: &LinuxNetwork) -> Result<Vec<Write>, Unsupported> {
+        if n.class_id().is_some() || n.priorities().as_ref().is_some_and(|p| !p.is_empty()) {
+            return Err(unsupported(
+                "network",
+                "cgroup v2 has no net_cls or net_prio (use the network namespace instead)",
+            ));
+        }
+        Ok(Vec::new())
+    }
+
+    fn unified(&self, u: &std::collections::HashMap<String, String>) -> Result<Vec<Write>, Unsupported> {
+        let mut keys: Vec<&String> = u.keys().collect();
+        keys.sort();
+        let mut out = Vec::new();
+        for key in keys {
+            if key.contains('/') || key.starts_with('.') || !key.contains('.') {
+                return Err(unsupported(&format!("unified.{key}"), "not a cgroup file name"));
+            }
+            out.push(write(&format!("unified.{key}"), key.as_str(), &u[key]));
+        }
+        Ok(out)
+    }
+
+    fn freeze(&self, frozen: bool) -> Write {
+        write("freezer", "cgroup.freeze", u8::from(frozen))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(writes: &[Write]) -> Vec<(&str, &str)> {
+        writes.iter().map(|w| (w.file.as_str(), w.value.as_str())).collect()
+    }
+
+    fn memory(json: serde_json::Value) -> LinuxMemory {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn memory_on_both_versions() {
+        let m = memory(serde_json::json!({"limit": 67108864, "swap": 134217728, "reservation": 33554432}));
+        assert_eq!(
+            files(&V1.memory(&m).unwrap()),
+            [
+                ("memory.memsw.limit_in_bytes", "134217728"),
+                ("memory.limit_in_bytes", "67108864"),
+                ("memory.soft_limit_in_bytes", "33554432"),
+            ]
+        );
+        assert_eq!(
+            files(&V2.memory(&m).unwrap()),
+            [
+                ("memory.max", "67108864"),
+                ("memory.swap.max", "67108864"),
+                ("memory.low", "33554432")
+            ]
+        );
+        let unlimited = memory(serde_json::json!({"limit": -1, "swap": -1}));
+        assert_eq!(
+            files(&V2.memory(&unlimited).unwrap()),
+            [("memory.max", "max"), ("memory.swap.max", "max")]
+        );
+        let v1_only = memory(serde_json::json!({"swappiness": 10, "disableOOMKiller": true}));
+        assert_eq!(
+            files(&V1.memory(&v1_only).unwrap()),
+            [("memory.swappiness", "10"), ("memory.oom_control", "1")]
+        );
+        assert_eq!(
+            V2.memory(&v1_only).unwrap_err().field,
+            "linux.resources.memory.swappiness"
+        );
+    }
+
+    #[test]
+    fn cpu_on_both_versions() {
+        let c: LinuxCpu = serde_json::from_value(
+            serde_json::json!({"shares": 1024, "quota": 50000, "period": 100000, "cpus": "0", "mems": "0"}),
+        )
+        .unwrap();
+        assert_eq!(
+            files(&V1.cpu(&c).unwrap()),
+            [
+                ("cpu.shares", "1024"),
+                ("cpu.cfs_period_us", "100000"),
+                ("cpu.cfs_quota_us", "50000")
+            ]
+        );
+        assert_eq!(
+            files(&V2.cpu(&c).unwrap()),
+            [("cpu.weight", "39"), ("cpu.max", "50000 100000")]
+        );
+        assert_eq!(files(&V2.cpuset(&c)), [("cpuset.cpus", "0"), ("cpuset.mems", "0")]);
+        assert_eq!(shares_to_weight(2), 1);
+        assert_eq!(shares_to_weight(262_144), 10_000);
+    }
+
+    #[test]
+    fn block_io_hugepages_network_unified_freezer() {
+        let b: LinuxBlockIo = serde_json::from_value(serde_json::json!({
+            "weight": 500,
+            "throttleReadBpsDevice": [{"major": 8, "minor": 0, "rate": 1048576}],
+            "throttleWriteIOPSDevice": [{"major": 8, "minor": 0, "rate": 100}]
+        }))
+        .unwrap();
+        assert_eq!(
+            files(&V1.block_io(&b).unwrap()),
+            [
+                ("blkio.weight", "500"),
+                ("blkio.throttle.read_bps_device", "8:0 1048576"),
+                ("blkio.throttle.write_iops_device", "8:0 100"),
+            ]
+        );
+        assert_eq!(
+            files(&V2.block_io(&b).unwrap()),
+            [
+                ("io.weight", "default 4950"),
+                ("io.max", "8:0 rbps=1048576"),
+                ("io.max", "8:0 wiops=100")
+            ]
+        );
+        let h: Vec<LinuxHugepageLimit> =
+            serde_json::from_value(serde_json::json!([{"pageSize": "2MB", "limit": 4194304}])).unwrap();
+        assert_eq!(files(&V1.hugepages(&h)), [("hugetlb.2MB.limit_in_bytes", "4194304")]);
+        assert_eq!(files(&V2.hugepages(&h)), [("hugetlb.2MB.max", "4194304")]);
+        let n: LinuxNetwork = serde_json::from_value(serde_json::json!({"classID": 1048577})).unwrap();
+        assert_eq!(files(&V1.network(&n).unwrap()), [("net_cls.classid", "1048577")]);
+        assert_eq!(V2.network(&n).unwrap_err().field, "linux.resources.network");
+        let u = std::collections::HashMap::from([("memory.high".to_string(), "1000000".to_string())]);
+        assert_eq!(files(&V2.unified(&u).unwrap()), [("memory.high", "1000000")]);
+        assert!(V1.unified(&u).is_err());
+        let bad = std::collections::HashMap::from([("../escape".to_string(), "1".to_string())]);
+        assert!(V2.unified(&bad).is_err());
+        assert_eq!(
+            files(&[V1.freeze(true), V2.freeze(true)]),
+            [("freezer.state", "FROZEN"), ("cgroup.freeze", "1")]
+        );
+    }
+}
