@@ -86,6 +86,71 @@ pub enum Command {
     Ps(PsArgs),
     /// OCI: print what this build supports, as JSON.
     Features,
+    /// OCI: freeze every process of a running container.
+    Pause(IdArg),
+    /// OCI: thaw a paused container.
+    Resume(IdArg),
+    /// OCI: change a live container's resource limits.
+    ///
+    /// Example: burrow update --memory 64M --pids-limit 100 ID
+    Update(UpdateArgs),
+    /// OCI: print a container's resource statistics and OOM events as JSON
+    /// lines, until it stops (--stats: once).
+    Events(EventsArgs),
+}
+
+/// `update`: runc's flags, or a linux.resources JSON.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// A linux.resources JSON file ("-" for standard input); the flags
+    /// below override its fields.
+    #[arg(short, long, value_name = "FILE")]
+    pub resources: Option<PathBuf>,
+    /// Memory limit (bytes, or with k, m, g).
+    #[arg(short, long, value_name = "BYTES")]
+    pub memory: Option<String>,
+    /// Memory soft limit.
+    #[arg(long, value_name = "BYTES")]
+    pub memory_reservation: Option<String>,
+    /// Memory plus swap limit ("-1": unlimited).
+    #[arg(long, value_name = "BYTES", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// CPU shares (relative weight).
+    #[arg(long, value_name = "N")]
+    pub cpu_shares: Option<u64>,
+    /// CPU CFS period, microseconds.
+    #[arg(long, value_name = "US")]
+    pub cpu_period: Option<u64>,
+    /// CPU CFS quota, microseconds per period ("-1": none).
+    #[arg(long, value_name = "US", allow_hyphen_values = true)]
+    pub cpu_quota: Option<i64>,
+    /// CPUs the container may run on, as "0-2,4".
+    #[arg(long, value_name = "LIST")]
+    pub cpuset_cpus: Option<String>,
+    /// Memory nodes the container may use.
+    #[arg(long, value_name = "LIST")]
+    pub cpuset_mems: Option<String>,
+    /// Maximum number of tasks ("-1" or "0": unlimited).
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// Block IO weight (10 to 1000).
+    #[arg(long, value_name = "N")]
+    pub blkio_weight: Option<u16>,
+    /// The container id.
+    pub id: String,
+}
+
+/// `events`.
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Print the statistics once and exit.
+    #[arg(long)]
+    pub stats: bool,
+    /// How often to print statistics, as "5s" or "500ms".
+    #[arg(long, value_name = "DURATION", default_value = "5s")]
+    pub interval: String,
+    /// The container id.
+    pub id: String,
 }
 
 /// `exec`.
@@ -315,6 +380,21 @@ pub struct RunArgs {
     /// Example: --cap-drop NET_RAW
     #[arg(long, value_name = "CAP")]
     pub cap_drop: Vec<String>,
+
+    /// Limit the container's memory (bytes, or with k, m, g); past it, the
+    /// kernel's OOM killer ends a process in it. Example: --memory 64M
+    #[arg(long, value_name = "BYTES")]
+    pub memory: Option<String>,
+
+    /// Limit the container to this many CPUs' worth of time. Example:
+    /// --cpus 0.5
+    #[arg(long, value_name = "N")]
+    pub cpus: Option<f64>,
+
+    /// Limit the number of processes and threads in the container.
+    /// Example: --pids 100
+    #[arg(long, value_name = "N")]
+    pub pids: Option<i64>,
 
     /// Landlock: let the command read (and execute) below PATH only, as
     /// seen inside the container; with any --landlock-* option, everything

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use burrow_oci::lifecycle::{self, CreateOptions};
 use burrow_oci::Store;
 
@@ -66,6 +66,13 @@ pub fn main(cli: Cli) -> Result<u8> {
         }
         Command::Ps(a) => ps(&store(&root)?, &a.id, &a.format)?,
         Command::Features => println!("{}", serde_json::to_string_pretty(&burrow_oci::features::features())?),
+        Command::Pause(a) => burrow_oci::control::pause(&store(&root)?, &a.id)?,
+        Command::Resume(a) => burrow_oci::control::resume(&store(&root)?, &a.id)?,
+        Command::Update(a) => burrow_oci::control::update(&store(&root)?, &a.id, &update_resources(&a)?)?,
+        Command::Events(a) => {
+            let interval = parse_duration(&a.interval).with_context(|| format!("--interval {}", a.interval))?;
+            burrow_oci::control::events(&store(&root)?, &a.id, a.stats, interval)?
+        }
         _ => unreachable!("not an OCI command"),
     }
     Ok(0)
@@ -137,4 +144,92 @@ fn ps(store: &Store, id: &str, format: &str) -> Result<()> {
         other => bail!("--format {other}: expected table or json"),
     }
     Ok(())
+}
+
+/// A size with an optional k, m or g (binary) suffix; -1 stays -1.
+pub fn parse_size(flag: &str, text: &str) -> Result<i64> {
+    let t = text.trim().to_ascii_lowercase();
+    if t == "-1" {
+        return Ok(-1);
+    }
+    let (digits, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => t.split_at(i),
+        None => (t.as_str(), ""),
+    };
+    let scale: i64 = match unit.trim_end_matches('b') {
+        "" => 1,
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        _ => bail!("{flag} {text}: not a size (such as 64M)"),
+    };
+    let n: i64 = digits
+        .parse()
+        .with_context(|| format!("{flag} {text}: not a size (such as 64M)"))?;
+    n.checked_mul(scale)
+        .with_context(|| format!("{flag} {text}: too large"))
+}
+
+/// "5s", "500ms", "2m" or a number of seconds.
+fn parse_duration(text: &str) -> Result<std::time::Duration> {
+    let (num, unit) = match text.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: f64 = num.parse().context("not a duration (such as 5s)")?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        _ => bail!("not a duration (such as 5s)"),
+    };
+    if !(secs > 0.0 && secs.is_finite()) {
+        bail!("must be more than zero");
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+/// `update`'s resources: the file's, with the flags on top.
+fn update_resources(a: &crate::cli::UpdateArgs) -> Result<burrow_oci::control::LinuxResources> {
+    let mut value = match &a.resources {
+        Some(file) => serde_json::to_value(burrow_oci::control::read_resources(file)?)?,
+        None => serde_json::json!({}),
+    };
+    let mut set = |section: &str, key: &str, v: serde_json::Value| {
+        if !value[section].is_object() {
+            value[section] = serde_json::json!({});
+        }
+        value[section][key] = v;
+    };
+    if let Some(m) = &a.memory {
+        set("memory", "limit", parse_size("--memory", m)?.into());
+    }
+    if let Some(m) = &a.memory_reservation {
+        set("memory", "reservation", parse_size("--memory-reservation", m)?.into());
+    }
+    if let Some(m) = &a.memory_swap {
+        set("memory", "swap", parse_size("--memory-swap", m)?.into());
+    }
+    if let Some(v) = a.cpu_shares {
+        set("cpu", "shares", v.into());
+    }
+    if let Some(v) = a.cpu_period {
+        set("cpu", "period", v.into());
+    }
+    if let Some(v) = a.cpu_quota {
+        set("cpu", "quota", v.into());
+    }
+    if let Some(v) = &a.cpuset_cpus {
+        set("cpu", "cpus", v.clone().into());
+    }
+    if let Some(v) = &a.cpuset_mems {
+        set("cpu", "mems", v.clone().into());
+    }
+    if let Some(v) = a.pids_limit {
+        set("pids", "limit", v.into());
+    }
+    if let Some(v) = a.blkio_weight {
+        set("blockIO", "weight", v.into());
+    }
+    Ok(serde_json::from_value(value)?)
 }

@@ -73,7 +73,7 @@ const POLL_DEADLINE: Duration = Duration::from_secs(5);
 /// Busybox applets linked into every test rootfs.
 const APPLETS: &[&str] = &[
     "sh", "ls", "cat", "echo", "id", "hostname", "sleep", "grep", "mount", "touch", "wc", "env", "pwd", "stat", "true",
-    "false", "test", "printf", "tr", "kill", "head", "mknod", "uname", "cut", "readlink", "mkdir",
+    "false", "test", "printf", "tr", "kill", "head", "mknod", "uname", "cut", "readlink", "mkdir", "dd", "seq",
 ];
 
 // ---------------------------------------------------------------------------
@@ -2742,4 +2742,172 @@ fn landlock_annotations_confine_the_container() {
     let out = oci.run("landlock");
     out.ok();
     assert_eq!(out.stdout, "etc-denied\ntmp-written\n", "{out}");
+}
+
+// ---------------------------------------------------------------------------
+// cgroups: limits, pause/resume, update, events (this host's v1 hierarchies)
+
+/// `events --stats ID` as JSON (runc's `data` object).
+fn stats(oci: &Oci, id: &str) -> Value {
+    let out = oci.cmd(&["events", "--stats", id]);
+    out.ok();
+    let event: Value = serde_json::from_str(out.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(event["type"], "stats", "{out}");
+    event["data"].clone()
+}
+
+/// Poll `events --stats` until `check` holds.
+fn wait_for_stats(oci: &Oci, id: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let data = stats(oci, id);
+        if check(&data) {
+            return data;
+        }
+        assert!(Instant::now() < deadline, "{what}: {data}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A memory limit that the payload allocates past: the OOM killer ends it,
+/// and `events` reports the kill.
+#[test]
+fn the_oom_killer_enforces_the_memory_limit_and_events_reports_it() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["sh", "-c", "sleep 1; dd if=/dev/zero of=/dev/null bs=64M count=1"]);
+    let limit = 32 << 20;
+    oci.edit(|c| c["linux"]["resources"]["memory"] = json!({"limit": limit, "swap": limit}));
+    let id = oci.id("oom");
+    oci.cmd(&["run", "-d", "--bundle", &oci.bundle_arg(), &id]).ok();
+    let events_out = oci.path().join("events.out");
+    let mut events = Command::new(runtime_bin(As::Caller))
+        .args(["--root", &oci.root_arg(), "events", "--interval", "100ms", &id])
+        .stdout(std::fs::File::create(&events_out).unwrap())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    oci.wait_stopped(&id);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while events.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = events.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = events.wait();
+    let lines = std::fs::read_to_string(&events_out).unwrap();
+    let parsed: Vec<Value> = lines.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert!(parsed.iter().any(|e| e["type"] == "oom" && e["id"] == id), "{lines}");
+    assert!(
+        parsed
+            .iter()
+            .any(|e| e["type"] == "stats" && e["data"]["memory"]["usage"]["limit"] == limit),
+        "{lines}"
+    );
+}
+
+/// A pids limit stops a fork bomb at the limit.
+#[test]
+fn the_pids_limit_stops_a_fork_bomb() {
+    let oci = Oci::with_spec(As::Caller);
+    // The inner shell forks until it cannot (and then gives up); pid 1
+    // stays to keep the container.
+    oci.set_args(&["sh", "-c", "sh -c 'while :; do sleep 60 & done' 2>/dev/null; sleep 60"]);
+    oci.edit(|c| c["linux"]["resources"]["pids"] = json!({"limit": 10}));
+    let id = oci.id("forkbomb");
+    oci.cmd(&["run", "-d", "--bundle", &oci.bundle_arg(), &id]).ok();
+    wait_for_stats(&oci, &id, "the bomb reaches the limit", |d| {
+        d["pids"]["current"].as_u64() >= Some(9)
+    });
+    for _ in 0..5 {
+        let data = stats(&oci, &id);
+        assert!(data["pids"]["current"].as_u64() <= Some(10), "{data}");
+        assert_eq!(data["pids"]["limit"], 10, "{data}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    oci.cmd(&["delete", "--force", &id]).ok();
+}
+
+/// A cpu quota visibly throttles a busy loop.
+#[test]
+fn a_cpu_quota_throttles() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["sh", "-c", "while :; do :; done"]);
+    oci.edit(|c| c["linux"]["resources"]["cpu"] = json!({"quota": 10000, "period": 100000}));
+    let id = oci.id("throttled");
+    oci.cmd(&["run", "-d", "--bundle", &oci.bundle_arg(), &id]).ok();
+    wait_for_stats(&oci, &id, "throttled periods grow", |d| {
+        d["cpu"]["throttling"]["throttledPeriods"].as_u64().unwrap_or(0) >= 3
+    });
+    oci.cmd(&["delete", "--force", &id]).ok();
+}
+
+/// `pause` freezes every process (state "paused", the counter stops) and
+/// `resume` lets them go on; `update` changes the live limits.
+#[test]
+fn pause_resume_and_update() {
+    let oci = Oci::with_spec(As::Caller);
+    let out = oci.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    oci.set_args(&[
+        "sh",
+        "-c",
+        "i=0; while :; do i=$((i+1)); echo $i > /out/n; sleep 0.05; done",
+    ]);
+    oci.edit(|c| {
+        append(
+            &mut c["mounts"],
+            json!({"destination": "/out", "type": "bind", "source": out, "options": ["rbind"]}),
+        )
+    });
+    let id = oci.id("pause");
+    let pid_file = oci.file("pause.pid");
+    oci.cmd(&["run", "-d", "--bundle", &oci.bundle_arg(), "--pid-file", &pid_file, &id])
+        .ok();
+    let pid = oci.pid_from_file(&pid_file, &id);
+    let count = || std::fs::read_to_string(out.join("n")).unwrap_or_default();
+    let deadline = Instant::now() + POLL_DEADLINE;
+    while count().is_empty() {
+        assert!(Instant::now() < deadline, "the counter did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    oci.cmd(&["pause", &id]).ok();
+    assert_eq!(oci.status(&id), "paused");
+    let frozen = count();
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(count(), frozen, "a paused container does not count");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert!(
+        status.contains("State:\tD"),
+        "a frozen task sleeps in the freezer: {status}"
+    );
+    oci.cmd(&["pause", &id]).refused(&["paused", "running"]);
+    oci.cmd(&["exec", &id, "true"]).refused(&["paused"]);
+
+    oci.cmd(&["resume", &id]).ok();
+    assert_eq!(oci.status(&id), "running");
+    let deadline = Instant::now() + POLL_DEADLINE;
+    while count() == frozen {
+        assert!(Instant::now() < deadline, "the counter did not go on after resume");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    oci.cmd(&["update", "--memory", "64M", "--pids-limit", "50", &id]).ok();
+    let data = stats(&oci, &id);
+    assert_eq!(data["memory"]["usage"]["limit"], 64 << 20, "{data}");
+    assert_eq!(data["pids"]["limit"], 50, "{data}");
+    let resources = oci.path().join("resources.json");
+    std::fs::write(&resources, r#"{"pids": {"limit": 40}, "cpu": {"shares": 512}}"#).unwrap();
+    oci.cmd(&["update", "--resources", resources.to_str().unwrap(), &id])
+        .ok();
+    assert_eq!(stats(&oci, &id)["pids"]["limit"], 40);
+    oci.cmd(&["update", "--memory", "lots", &id]).refused(&["memory"]);
+
+    // A paused container is deleted by force too.
+    oci.cmd(&["pause", &id]).ok();
+    oci.cmd(&["delete", "--force", &id]).ok();
+    wait_gone(pid, "delete --force of a paused container");
+    oci.assert_gone(&id);
 }

@@ -208,6 +208,11 @@ pub fn remove(created: &[PathBuf], leaves: &[PathBuf]) {
                     let _ = burrow::signal_pidfd(std::os::fd::AsFd::as_fd(&fd), libc::SIGKILL);
                 }
             }
+            // A paused container's processes die only once thawed.
+            if !pids.is_empty() {
+                let _ = std::fs::write(leaf.join("freezer.state"), "THAWED");
+                let _ = std::fs::write(leaf.join("cgroup.freeze"), "0");
+            }
             if pids.is_empty() || Instant::now() > deadline {
                 break;
             }

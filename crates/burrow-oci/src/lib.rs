@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod cgroups;
+pub mod control;
 pub mod convert;
 pub mod default_spec;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod limits;
 pub mod resources;
 pub mod seccomp;
 pub mod state;
+pub mod stats;
 
 pub use error::{OciError, Result};
 pub use state::Store;

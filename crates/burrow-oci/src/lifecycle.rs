@@ -343,6 +343,12 @@ pub fn kill(store: &Store, id: &str, signal: i32, all: bool) -> Result<()> {
         _ => return Err(wrong_state(id, Status::Stopped, "there is no process to signal")),
     };
     if all {
+        // cgroup2 kills a whole tree at once, new forks included.
+        if signal == libc::SIGKILL {
+            if let Some(leaf) = cgroups::v2_leaf(&record.placement).filter(|l| l.join("cgroup.kill").exists()) {
+                let _ = std::fs::write(leaf.join("cgroup.kill"), "1");
+            }
+        }
         for pid in container_processes(&record) {
             if let Ok(fd) = burrow::open_pidfd(pid) {
                 let _ = burrow::signal_pidfd(fd.as_fd(), signal);
@@ -507,7 +513,7 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOptions) -> Result<i32> {
         let _lock = store.lock_id(id)?;
         let record = store.load(id)?;
         let status = record.status(store);
-        if status == Status::Stopped {
+        if status == Status::Stopped || status == Status::Paused {
             return Err(wrong_state(id, status, "exec needs a created or running container"));
         }
         let config = convert::load(&record.bundle)?;

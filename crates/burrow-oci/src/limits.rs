@@ -149,20 +149,14 @@ impl Driver for V1 {
 
     fn memory(&self, m: &LinuxMemory) -> Result<Vec<Write>, Unsupported> {
         let mut out = Vec::new();
-        // memsw must stay at or above the limit at every step: when both
-        // change, raise the one that allows the other first.
-        let limit_write = m
-            .limit()
-            .map(|v| write("memory.limit", "memory.limit_in_bytes", limit(v)));
-        let swap_write = m
-            .swap()
-            .map(|v| write("memory.swap", "memory.memsw.limit_in_bytes", limit(v)));
-        match (limit_write, swap_write) {
-            (Some(l), Some(s)) if m.swap().unwrap_or(0) == -1 || m.swap() >= m.limit() => {
-                out.push(s);
-                out.push(l);
-            }
-            (l, s) => out.extend(l.into_iter().chain(s)),
+        // memsw must stay at or above the limit at every step; which to
+        // write first depends on the current values, so the writer tries
+        // a refused one again after the other.
+        if let Some(v) = m.limit() {
+            out.push(write("memory.limit", "memory.limit_in_bytes", limit(v)));
+        }
+        if let Some(v) = m.swap() {
+            out.push(write("memory.swap", "memory.memsw.limit_in_bytes", limit(v)));
         }
         if let Some(v) = m.reservation() {
             out.push(write("memory.reservation", "memory.soft_limit_in_bytes", limit(v)));
@@ -497,8 +491,8 @@ mod tests {
         assert_eq!(
             files(&V1.memory(&m).unwrap()),
             [
-                ("memory.memsw.limit_in_bytes", "134217728"),
                 ("memory.limit_in_bytes", "67108864"),
+                ("memory.memsw.limit_in_bytes", "134217728"),
                 ("memory.soft_limit_in_bytes", "33554432"),
             ]
         );

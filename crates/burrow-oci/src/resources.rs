@@ -189,6 +189,10 @@ pub fn apply_limits(r: &LinuxResources, leaves: &[PathBuf]) -> Result<()> {
                 ),
             });
         };
+        // Some writes depend on the current values (v1's memory limit must
+        // stay at or below memsw's): one refused with EINVAL is tried again
+        // after the others.
+        let mut retry = Vec::new();
         for w in plan(driver).map_err(unsupported)? {
             let path = leaf.join(&w.file);
             if !path.exists() {
@@ -201,6 +205,15 @@ pub fn apply_limits(r: &LinuxResources, leaves: &[PathBuf]) -> Result<()> {
                     ),
                 });
             }
+            match std::fs::write(&path, &w.value) {
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => retry.push((w, path)),
+                other => other.map_err(|e| OciError::Field {
+                    field: w.field.clone(),
+                    reason: format!("writing {:?} to {}: {e}", w.value, path.display()),
+                })?,
+            }
+        }
+        for (w, path) in retry {
             std::fs::write(&path, &w.value).map_err(|e| OciError::Field {
                 field: w.field.clone(),
                 reason: format!("writing {:?} to {}: {e}", w.value, path.display()),

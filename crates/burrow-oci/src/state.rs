@@ -209,6 +209,8 @@ pub enum Status {
     Created,
     /// Running its process.
     Running,
+    /// Its processes are frozen (`pause`).
+    Paused,
     /// Its process has ended.
     Stopped,
 }
@@ -219,6 +221,7 @@ impl Status {
         match self {
             Status::Created => "created",
             Status::Running => "running",
+            Status::Paused => "paused",
             Status::Stopped => "stopped",
         }
     }
@@ -237,6 +240,8 @@ impl Record {
             Status::Stopped
         } else if store.fifo(&self.id).exists() {
             Status::Created
+        } else if crate::control::is_frozen(&self.placement) == Some(true) {
+            Status::Paused
         } else {
             Status::Running
         }
