@@ -23,6 +23,7 @@ pub fn main(args: RunArgs, debug: bool) -> Result<u8> {
     };
     // A cgroup of its own below burrow's, in every hierarchy, removed after.
     let dirs = burrow_oci::cgroups::dirs(Path::new(&format!("burrow-run-{}", std::process::id())))?;
+    remove_stale(&dirs);
     let made = burrow_oci::cgroups::make(&dirs, false)?;
     let applied = check_placed(&resources, &made.leaves)
         .and_then(|()| Ok(burrow_oci::resources::apply_limits(&resources, &made.leaves)?));
@@ -32,6 +33,25 @@ pub fn main(args: RunArgs, debug: bool) -> Result<u8> {
     });
     burrow_oci::cgroups::remove(&made.created, &made.leaves);
     Ok(crate::exit_code(status?))
+}
+
+/// Remove the empty cgroups that earlier `burrow run`s, killed before they
+/// could clean up, left beside `dirs` (`burrow-run-PID` of a dead PID).
+fn remove_stale(dirs: &[PathBuf]) {
+    for parent in dirs.iter().filter_map(|d| d.parent()) {
+        for entry in std::fs::read_dir(parent).into_iter().flatten().flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("burrow-run-")) else {
+                continue;
+            };
+            let dead = pid
+                .parse::<i32>()
+                .is_ok_and(|p| !Path::new(&format!("/proc/{p}")).exists());
+            if dead && burrow_oci::cgroups::tree_procs(&entry.path()).is_empty() {
+                let _ = std::fs::remove_dir(entry.path());
+            }
+        }
+    }
 }
 
 /// Each limit asked for has a cgroup to go to, or an error names its flag.

@@ -1117,3 +1117,109 @@ fn landlock_as_root() {
 fn landlock_rootless() {
     landlock_confines_file_access(As::Rootless);
 }
+
+/// `burrow run --memory --cpus --pids`: the limits hold inside (OOM kill
+/// past the memory, no fork past the pids), the quota is set, and the
+/// cgroups go away afterwards. Rootless, without a cgroup to delegate, an
+/// asked-for limit is an error that names its flag.
+#[test]
+fn resource_limits_for_people() {
+    let out = run(
+        As::Caller,
+        &[
+            "run",
+            "--memory",
+            "16M",
+            "--",
+            "dd",
+            "if=/dev/zero",
+            "of=/dev/null",
+            "bs=64M",
+            "count=1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(137), "the OOM killer ends it: {}", stderr(&out));
+
+    let script = "for i in 1 2 3 4 5 6 7 8; do sleep 2 & done 2>/dev/null; echo started; wait";
+    let out = run(As::Caller, &["run", "--pids", "4", "--", "sh", "-c", script]);
+    assert_ne!(out.status.code(), Some(0), "forks past --pids fail: {}", stdout(&out));
+
+    // The cpu quota, read from the host while the container runs.
+    let tmp = Scratch::new();
+    let mut child = burrow(As::Caller, &tmp, &["run", "--cpus", "0.5", "--", "sleep", "3"])
+        .spawn()
+        .unwrap();
+    let name = format!("burrow-run-{}", child.id());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let quota = loop {
+        if let Some(dir) = find_cgroup(&name).filter(|d| d.join("cpu.cfs_quota_us").exists()) {
+            break std::fs::read_to_string(dir.join("cpu.cfs_quota_us")).unwrap();
+        }
+        assert!(Instant::now() < deadline, "no cgroup {name}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(quota.trim(), "50000");
+    // Ended with TERM, burrow removes its cgroups; killed (-9) it cannot,
+    // and the next burrow run removes them.
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::SIGTERM).unwrap();
+    let _ = child.wait();
+    assert!(find_cgroup(&name).is_none(), "{name} was left behind");
+    let mut child = burrow(As::Caller, &tmp, &["run", "--pids", "10", "--", "sleep", "3"])
+        .spawn()
+        .unwrap();
+    let killed = format!("burrow-run-{}", child.id());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while find_cgroup(&killed).is_none() {
+        assert!(Instant::now() < deadline, "no cgroup {killed}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    // Its container outlives it (no --die-with-parent) until the sleep
+    // ends; from then on, the next burrow run removes the empty cgroup.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        run(As::Caller, &["run", "--pids", "10", "--", "true"]);
+        if find_cgroup(&killed).is_none() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{killed} was never cleaned up");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let out = run(As::Rootless, &["run", "--memory", "16M", "--", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("--memory"), "{}", stderr(&out));
+    let out = run(As::Caller, &["run", "--cpus", "0", "--", "true"]);
+    assert!(stderr(&out).contains("--cpus"), "{}", stderr(&out));
+}
+
+/// A cgroup directory named `name` in any hierarchy (the cpu one first).
+fn find_cgroup(name: &str) -> Option<PathBuf> {
+    let mut roots: Vec<PathBuf> = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(" - cgroup"))
+        .filter_map(|l| l.split(' ').nth(4).map(PathBuf::from))
+        .collect();
+    roots.sort_by_key(|r| !r.join("cpu.cfs_quota_us").exists());
+    roots.iter().find_map(|root| find_dir(root, name, 6))
+}
+
+/// The directory named `name` below `dir`, at most `depth` levels down.
+fn find_dir(dir: &Path, name: &str, depth: u32) -> Option<PathBuf> {
+    if depth == 0 {
+        return None;
+    }
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            if entry.file_name() == name {
+                return Some(entry.path());
+            }
+            if let Some(found) = find_dir(&entry.path(), name, depth - 1) {
+                return Some(found);
+            }
+        }
+    }
+    None
+}

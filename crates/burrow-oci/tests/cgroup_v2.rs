@@ -1,0 +1,63 @@
+//! The cgroup2 code on this host's real unified hierarchy (a hybrid host:
+//! cgroup2 is mounted at /sys/fs/cgroup/unified with no resource
+//! controllers): placement, freezing with `cgroup.freeze`, and removal.
+//! Resource files of v2 are tested for exact contents in `limits`.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// A cgroup2 directory of this test's own, removed (with what is in it)
+/// when dropped.
+struct V2Cgroup(PathBuf);
+
+impl V2Cgroup {
+    fn new(name: &str) -> Option<Self> {
+        let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+        let mount = info.lines().find_map(|l| {
+            let (left, right) = l.split_once(" - ")?;
+            let point = left.split(' ').nth(4)?;
+            right.starts_with("cgroup2 ").then(|| PathBuf::from(point))
+        })?;
+        let dir = mount.join(format!("burrow-test-{name}-{}", std::process::id()));
+        std::fs::create_dir(&dir).ok()?;
+        Some(V2Cgroup(dir))
+    }
+}
+
+impl Drop for V2Cgroup {
+    fn drop(&mut self) {
+        burrow_oci::cgroups::remove(std::slice::from_ref(&self.0), std::slice::from_ref(&self.0));
+    }
+}
+
+#[test]
+fn freeze_thaw_and_remove_on_cgroup2() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "this test needs root (the test script runs it so)"
+    );
+    let cgroup = V2Cgroup::new("freeze").expect("a cgroup2 mount where root can make a directory");
+    let leaves = vec![cgroup.0.clone()];
+    let mut child = Command::new("sleep").arg("30").stdin(Stdio::null()).spawn().unwrap();
+    std::fs::write(cgroup.0.join("cgroup.procs"), child.id().to_string()).unwrap();
+    assert_eq!(burrow_oci::cgroups::tree_procs(&cgroup.0), vec![child.id() as i32]);
+
+    assert_eq!(burrow_oci::control::is_frozen(&leaves), Some(false));
+    burrow_oci::control::freeze(&leaves, true).unwrap();
+    assert_eq!(burrow_oci::control::is_frozen(&leaves), Some(true));
+    let events = std::fs::read_to_string(cgroup.0.join("cgroup.events")).unwrap();
+    assert!(events.contains("frozen 1"), "{events}");
+    burrow_oci::control::freeze(&leaves, false).unwrap();
+    assert_eq!(burrow_oci::control::is_frozen(&leaves), Some(false));
+
+    // Frozen again, then removed: the process is killed (thawed so it can
+    // die) and the directory goes.
+    burrow_oci::control::freeze(&leaves, true).unwrap();
+    burrow_oci::cgroups::remove(&leaves, &leaves);
+    let status = child.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(libc::SIGKILL)
+    );
+    assert!(!cgroup.0.exists());
+}
