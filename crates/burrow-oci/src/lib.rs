@@ -13,6 +13,7 @@ pub mod cgroups;
 pub mod control;
 pub mod convert;
 pub mod default_spec;
+pub mod device_filter;
 pub mod error;
 pub mod features;
 pub mod hooks;

@@ -93,23 +93,47 @@ pub fn apply(resources: Option<&LinuxResources>, devices: &[LinuxDevice], leaves
                 write(dir, "devices.allow", allowed)?;
             }
         }
-        None if !rules.is_empty() => {
-            let reason = if leaf_for(leaves, "devices").is_some() {
-                "device rules need the cgroup v1 devices controller (cgroup2 device programs are not supported yet)"
-            } else {
-                "no devices cgroup to apply them in (not root, and no delegated cgroup?)"
-            };
-            return Err(OciError::Unsupported {
-                field: "linux.resources.devices".into(),
-                reason: reason.into(),
-            });
+        // cgroup2 has no devices controller: an eBPF program in the
+        // container's cgroup enforces the same rules.
+        None => {
+            // (Loading one needs root; a user namespace cannot open host
+            // devices it was not given anyway.)
+            let v2 = cgroups::v2_leaf(leaves).filter(|_| nix::unistd::geteuid().is_root());
+            if let Some(dir) = v2 {
+                crate::device_filter::attach(dir, &device_rules(devices, &rules))?;
+            } else if !rules.is_empty() {
+                return Err(OciError::Unsupported {
+                    field: "linux.resources.devices".into(),
+                    reason: "no devices cgroup to apply them in (not root, and no delegated cgroup?)".into(),
+                });
+            }
         }
-        None => {}
     }
     match resources {
         Some(r) => apply_limits(r, leaves),
         None => Ok(()),
     }
+}
+
+/// The rules v1 writes, in order, for the v2 device program: deny all, the
+/// config's device nodes, its rules, the devices every container may use.
+fn device_rules(devices: &[LinuxDevice], rules: &[LinuxDeviceCgroup]) -> Vec<crate::device_filter::Rule> {
+    use crate::device_filter::Rule;
+    let mut out = vec![Rule::parse(false, "a").expect("a valid rule")];
+    for d in devices {
+        let kind = serde_json::to_value(d.typ())
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned));
+        let kind = match kind.as_deref() {
+            Some("b") => "b",
+            Some("c") | Some("u") | None => "c",
+            _ => continue,
+        };
+        out.extend(Rule::parse(true, &format!("{kind} {}:{} rwm", d.major(), d.minor())));
+    }
+    out.extend(rules.iter().filter_map(|r| Rule::parse(r.allow(), &rule(r))));
+    out.extend(ALWAYS_ALLOWED.iter().filter_map(|r| Rule::parse(true, r)));
+    out
 }
 
 /// The leaf among `leaves` that holds `section`'s controller, with the

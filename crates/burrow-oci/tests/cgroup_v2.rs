@@ -61,3 +61,27 @@ fn freeze_thaw_and_remove_on_cgroup2() {
     );
     assert!(!cgroup.0.exists());
 }
+
+/// Device rules as an eBPF program on a cgroup2 directory: a process in it
+/// may open /dev/zero (allowed) but not /dev/null (denied by "a").
+#[test]
+fn a_device_program_enforces_the_rules() {
+    use burrow_oci::device_filter::{attach, Rule};
+    let cgroup = V2Cgroup::new("devices").expect("a cgroup2 mount where root can make a directory");
+    let rules = [
+        Rule::parse(false, "a").unwrap(),
+        Rule::parse(true, "c 1:5 rwm").unwrap(),
+    ];
+    attach(&cgroup.0, &rules).unwrap();
+    let script = "sleep 0.3; cat /dev/null 2>&1 | grep -q 'not permitted' && echo null-denied; \
+                  head -c 3 /dev/zero | wc -c";
+    let child = Command::new("sh")
+        .args(["-c", script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::fs::write(cgroup.0.join("cgroup.procs"), child.id().to_string()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "null-denied\n3\n");
+}
