@@ -584,4 +584,54 @@ mod tests {
             [("freezer.state", "FROZEN"), ("cgroup.freeze", "1")]
         );
     }
+
+    /// Written into a directory laid out like a cgroup2 leaf: every file
+    /// holds exactly what the v2 driver says, and a file the kernel would
+    /// not have is refused by field.
+    #[test]
+    fn v2_files_written_into_a_v2_layout() {
+        let dir = std::env::temp_dir().join(format!("burrow-v2-layout-{}", std::process::id()));
+        std::fs::create_dir(&dir).unwrap();
+        for file in [
+            "memory.max",
+            "memory.swap.max",
+            "memory.low",
+            "cpu.weight",
+            "cpu.max",
+            "pids.max",
+            "io.weight",
+        ] {
+            std::fs::write(dir.join(file), "").unwrap();
+        }
+        let r: oci_spec::runtime::LinuxResources = serde_json::from_value(serde_json::json!({
+            "memory": {"limit": 1048576, "swap": 2097152, "reservation": 524288},
+            "cpu": {"shares": 2048, "quota": 20000, "period": 50000},
+            "pids": {"limit": 64},
+            "blockIO": {"weight": 1000}
+        }))
+        .unwrap();
+        let mut writes = V2.memory(r.memory().as_ref().unwrap()).unwrap();
+        writes.extend(V2.cpu(r.cpu().as_ref().unwrap()).unwrap());
+        writes.extend(V2.pids(r.pids().as_ref().unwrap().limit()));
+        writes.extend(V2.block_io(r.block_io().as_ref().unwrap()).unwrap());
+        crate::resources::write_all(&dir, "v2", writes).unwrap();
+        let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+        let expected = [
+            ("memory.max", "1048576"),
+            ("memory.swap.max", "1048576"),
+            ("memory.low", "524288"),
+            ("cpu.weight", "79"),
+            ("cpu.max", "20000 50000"),
+            ("pids.max", "64"),
+            ("io.weight", "default 10000"),
+        ];
+        for (file, value) in expected {
+            assert_eq!(read(file), value, "{file}");
+        }
+        let hugepages: Vec<LinuxHugepageLimit> =
+            serde_json::from_value(serde_json::json!([{"pageSize": "1GB", "limit": 0}])).unwrap();
+        let err = crate::resources::write_all(&dir, "v2", V2.hugepages(&hugepages)).unwrap_err();
+        assert!(err.to_string().contains("hugepageLimits[0]"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -115,6 +115,40 @@ pub fn apply(resources: Option<&LinuxResources>, devices: &[LinuxDevice], leaves
     }
 }
 
+/// Write `writes` into the cgroup `dir` (of cgroup version `version`), in
+/// order. A file the cgroup lacks is refused by field. Some writes depend
+/// on the current values (v1's memory limit must stay at or below
+/// memsw's): one refused with EINVAL is tried again after the others.
+pub fn write_all(dir: &Path, version: &str, writes: Vec<Write>) -> Result<()> {
+    let mut retry = Vec::new();
+    for w in writes {
+        let path = dir.join(&w.file);
+        if !path.exists() {
+            return Err(OciError::Unsupported {
+                field: w.field,
+                reason: format!(
+                    "this host's cgroup {version} has no {} (the kernel cannot honour it)",
+                    w.file
+                ),
+            });
+        }
+        match std::fs::write(&path, &w.value) {
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => retry.push((w, path)),
+            other => other.map_err(|e| OciError::Field {
+                field: w.field.clone(),
+                reason: format!("writing {:?} to {}: {e}", w.value, path.display()),
+            })?,
+        }
+    }
+    for (w, path) in retry {
+        std::fs::write(&path, &w.value).map_err(|e| OciError::Field {
+            field: w.field.clone(),
+            reason: format!("writing {:?} to {}: {e}", w.value, path.display()),
+        })?;
+    }
+    Ok(())
+}
+
 /// The rules v1 writes, in order, for the v2 device program: deny all, the
 /// config's device nodes, its rules, the devices every container may use.
 fn device_rules(devices: &[LinuxDevice], rules: &[LinuxDeviceCgroup]) -> Vec<crate::device_filter::Rule> {
@@ -213,36 +247,7 @@ pub fn apply_limits(r: &LinuxResources, leaves: &[PathBuf]) -> Result<()> {
                 ),
             });
         };
-        // Some writes depend on the current values (v1's memory limit must
-        // stay at or below memsw's): one refused with EINVAL is tried again
-        // after the others.
-        let mut retry = Vec::new();
-        for w in plan(driver).map_err(unsupported)? {
-            let path = leaf.join(&w.file);
-            if !path.exists() {
-                return Err(OciError::Unsupported {
-                    field: w.field,
-                    reason: format!(
-                        "this host's cgroup {} has no {} (the kernel cannot honour it)",
-                        driver.name(),
-                        w.file
-                    ),
-                });
-            }
-            match std::fs::write(&path, &w.value) {
-                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => retry.push((w, path)),
-                other => other.map_err(|e| OciError::Field {
-                    field: w.field.clone(),
-                    reason: format!("writing {:?} to {}: {e}", w.value, path.display()),
-                })?,
-            }
-        }
-        for (w, path) in retry {
-            std::fs::write(&path, &w.value).map_err(|e| OciError::Field {
-                field: w.field.clone(),
-                reason: format!("writing {:?} to {}: {e}", w.value, path.display()),
-            })?;
-        }
+        write_all(leaf, driver.name(), plan(driver).map_err(unsupported)?)?;
     }
     Ok(())
 }
