@@ -590,8 +590,16 @@ mod tests {
     /// not have is refused by field.
     #[test]
     fn v2_files_written_into_a_v2_layout() {
-        let dir = std::env::temp_dir().join(format!("burrow-v2-layout-{}", std::process::id()));
-        std::fs::create_dir(&dir).unwrap();
+        /// Removed when the test ends, pass or fail.
+        struct Scratch(std::path::PathBuf);
+        impl Drop for Scratch {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+        let scratch = Scratch(std::env::temp_dir().join(format!("burrow-v2-layout-{}", std::process::id())));
+        let dir = &scratch.0;
+        std::fs::create_dir(dir).unwrap();
         for file in [
             "memory.max",
             "memory.swap.max",
@@ -614,7 +622,7 @@ mod tests {
         writes.extend(V2.cpu(r.cpu().as_ref().unwrap()).unwrap());
         writes.extend(V2.pids(r.pids().as_ref().unwrap().limit()));
         writes.extend(V2.block_io(r.block_io().as_ref().unwrap()).unwrap());
-        crate::resources::write_all(&dir, "v2", writes).unwrap();
+        crate::resources::write_all(dir, "v2", writes).unwrap();
         let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
         let expected = [
             ("memory.max", "1048576"),
@@ -630,8 +638,7 @@ mod tests {
         }
         let hugepages: Vec<LinuxHugepageLimit> =
             serde_json::from_value(serde_json::json!([{"pageSize": "1GB", "limit": 0}])).unwrap();
-        let err = crate::resources::write_all(&dir, "v2", V2.hugepages(&hugepages)).unwrap_err();
+        let err = crate::resources::write_all(dir, "v2", V2.hugepages(&hugepages)).unwrap_err();
         assert!(err.to_string().contains("hugepageLimits[0]"), "{err}");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
