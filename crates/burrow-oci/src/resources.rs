@@ -120,9 +120,18 @@ pub fn apply(resources: Option<&LinuxResources>, devices: &[LinuxDevice], leaves
 /// on the current values (v1's memory limit must stay at or below
 /// memsw's): one refused with EINVAL is tried again after the others.
 pub fn write_all(dir: &Path, version: &str, writes: Vec<Write>) -> Result<()> {
+    /// Files some kernels name otherwise: with the BFQ scheduler, v1's
+    /// block weights live in `blkio.bfq.*`.
+    const ALTERNATIVES: [(&str, &str); 2] = [
+        ("blkio.weight", "blkio.bfq.weight"),
+        ("blkio.weight_device", "blkio.bfq.weight_device"),
+    ];
     let mut retry = Vec::new();
     for w in writes {
-        let path = dir.join(&w.file);
+        let mut path = dir.join(&w.file);
+        if let Some((_, other)) = ALTERNATIVES.iter().find(|(name, _)| *name == w.file && !path.exists()) {
+            path = dir.join(other);
+        }
         if !path.exists() {
             return Err(OciError::Unsupported {
                 field: w.field,
