@@ -38,9 +38,10 @@ fn main() -> ExitCode {
     // nothing else runs there before the payload.
     let reaches_in = match &cli.command {
         cli::Command::Enter(_) | cli::Command::Exec(_) | cli::Command::Create(_) => true,
+        // OCI `run ID` decides once it has read the config (see oci::run).
         cli::Command::Run(args) => {
-            args.id.is_some()
-                || args
+            args.id.is_none()
+                && args
                     .namespaces
                     .as_ref()
                     .is_some_and(|list| !list.iter().any(|n| n == "pid"))

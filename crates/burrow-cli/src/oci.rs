@@ -87,6 +87,13 @@ pub fn run(root: &Option<PathBuf>, id: &str, a: RunArgs) -> Result<u8> {
     if adhoc {
         bail!("run {id}: runs the OCI bundle; --share, --expose, --tmpfs, --root, --network, --namespaces and a -- COMMAND are for ad-hoc containers without an ID");
     }
+    let bundle = a.bundle.clone().unwrap_or_else(|| PathBuf::from("."));
+    // The sealed copy (CVE-2019-5736), unless nothing of the container's
+    // can reach burrow's code (see convert::runs_alone).
+    let alone = burrow_oci::convert::load(&bundle).is_ok_and(|c| burrow_oci::convert::runs_alone(&c));
+    if a.detach || !alone {
+        burrow::ensure_sealed_copy()?;
+    }
     let opts = CreateOptions {
         bundle: a.bundle.unwrap_or_else(|| PathBuf::from(".")),
         pid_file: a.pid_file,

@@ -2353,6 +2353,20 @@ fn the_runtime_binary_cannot_be_overwritten_from_inside() {
     std::thread::sleep(Duration::from_millis(200));
     let _ = member.cmd(&["start", &member_id]);
     report("create/start");
+
+    // A foreground run of a hostile bundle with a pid namespace of its own
+    // (which burrow runs without the sealed copy): nothing else of the
+    // container exists while burrow's code does, and the binary is busy
+    // (this run waits) for as long as the container lives.
+    let lone = Oci::with_spec(As::Caller);
+    hostile_bundle(&lone, &out);
+    lone.set_args(&["/bin/sh"]);
+    *lone.bin_override.borrow_mut() = Some(runtime.clone());
+    let _ = lone.run("cve-2019-5736-run");
+    assert!(
+        std::fs::read(&runtime).unwrap() == before,
+        "foreground run: the runtime binary changed"
+    );
 }
 
 /// A failing poststart or poststop hook is a warning: the hooks after it

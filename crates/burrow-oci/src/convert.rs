@@ -37,6 +37,28 @@ fn check_version(version: &str) -> Result<()> {
     Ok(())
 }
 
+/// Whether a foreground `run` of `config` can do without a sealed copy of
+/// burrow (CVE-2019-5736): its container has a pid namespace of its own, so
+/// every process of it dies with it while the `burrow run` that waits for
+/// it keeps the binary busy (unwritable); and no hook of the container's
+/// runs in there while burrow's code does (createContainer and
+/// startContainer hooks).
+pub fn runs_alone(config: &Spec) -> bool {
+    let own_pid_ns = config
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().clone())
+        .is_some_and(|list| {
+            list.iter()
+                .any(|n| n.typ() == LinuxNamespaceType::Pid && n.path().is_none())
+        });
+    let inside_hooks = config.hooks().as_ref().is_some_and(|h| {
+        h.create_container().as_ref().is_some_and(|v| !v.is_empty())
+            || h.start_container().as_ref().is_some_and(|v| !v.is_empty())
+    });
+    own_pid_ns && !inside_hooks
+}
+
 /// Refuse `field` with `why`.
 fn refuse<T>(field: &str, why: impl Into<String>) -> Result<T> {
     Err(OciError::Unsupported {

@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""Side-by-side timings of burrow against crun, runc, bubblewrap and nsenter.
+
+Run by bench/run (which prepares the tools, the bundle and the mount
+namespace); not meant to be started by hand. Every measurement interleaves
+the tools (A B, then B A, ...), so drift on a noisy machine hits them
+alike; it reports each tool's median wall and CPU time, the median of the
+per-round ratios burrow/other, and the spread (interquartile range).
+"""
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+BUNDLE = os.environ["BENCH_BUNDLE"]
+STATE = os.environ["BENCH_STATE"]
+PAIRS = int(os.environ.get("PAIRS", "30"))
+WARMUP = int(os.environ.get("WARMUP", "5"))
+BURROW = os.environ["BURROW"]
+RUNTIMES = {"burrow": BURROW, "crun": "crun", "runc": "runc"}
+DEVNULL = subprocess.DEVNULL
+
+
+# Every command starts under static busybox's `time`, which reports the
+# peak RSS of the command alone (a child that Python started directly
+# would share Python's memory until it execs, and the kernel counts that).
+# Even so, the peak never reads below a floor (busybox's own), measured once
+# and subtracted.
+LAUNCH = ["busybox", "time", "-f", "%M"]
+
+
+def spawn(argv):
+    # Absolute paths: busybox would run its own applet of the same name.
+    argv = [shutil.which(argv[0]) or argv[0]] + argv[1:]
+    return subprocess.Popen(LAUNCH + argv, stdin=DEVNULL, stdout=DEVNULL, stderr=subprocess.PIPE)
+
+
+def finish(proc, argv):
+    """Wait for a spawn(); return (cpu seconds, peak RSS KiB)."""
+    _, status, usage = os.wait4(proc.pid, 0)
+    err = proc.stderr.read().decode(errors="replace").strip().splitlines()
+    proc.stderr.close()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{argv} exited {proc.returncode}: {' / '.join(err)}")
+    return usage.ru_utime + usage.ru_stime, int(err[-1]) if err else 0
+
+
+def timed(argv):
+    """Run argv; return (wall seconds, cpu seconds, peak RSS KiB)."""
+    start = time.perf_counter()
+    cpu, rss = finish(spawn(argv), argv)
+    return time.perf_counter() - start, cpu, rss
+
+
+def rt(name, *args):
+    return [RUNTIMES[name], "--root", f"{STATE}/{name}", *args]
+
+
+_counter = [0]
+
+
+def fresh_id(name):
+    _counter[0] += 1
+    return f"bench-{name}-{os.getpid()}-{_counter[0]}"
+
+
+# --- operations: each returns (wall, cpu, rss) of one go -------------------
+
+
+def op_run(name):
+    return timed(rt(name, "run", "--bundle", BUNDLE, fresh_id(name)))
+
+
+def op_lifecycle(name):
+    cid = fresh_id(name)
+    wall = cpu = 0.0
+    rss = 0
+    for argv in (rt(name, "create", "--bundle", BUNDLE, cid), rt(name, "start", cid)):
+        w, c, r = timed(argv)
+        wall, cpu, rss = wall + w, cpu + c, max(rss, r)
+    # Wait for the exit, as an engine would, by polling state.
+    start = time.perf_counter()
+    while True:
+        out = subprocess.run(rt(name, "state", cid), capture_output=True, text=True)
+        if json.loads(out.stdout or "{}").get("status") == "stopped":
+            break
+        time.sleep(0.0005)
+    wall += time.perf_counter() - start
+    w, c, r = timed(rt(name, "delete", cid))
+    return wall + w, cpu + c, max(rss, r)
+
+
+class Running:
+    """A long-running container per runtime, for exec."""
+
+    def __init__(self):
+        self.ids = {}
+        self.pids = {}
+
+    def start(self, name, bundle):
+        cid = fresh_id(name)
+        subprocess.run(rt(name, "run", "-d", "--bundle", bundle, cid), check=True, stdin=DEVNULL, stdout=DEVNULL)
+        state = json.loads(subprocess.run(rt(name, "state", cid), capture_output=True, text=True).stdout)
+        self.ids[name], self.pids[name] = cid, state["pid"]
+
+    def stop(self):
+        for name, cid in self.ids.items():
+            subprocess.run(rt(name, "delete", "--force", cid), stdout=DEVNULL, stderr=DEVNULL)
+
+
+def op_exec(running, name):
+    if name == "nsenter":
+        pid = str(running.pids["burrow"])
+        return timed(["nsenter", "-a", "-t", pid, "/bin/true"])
+    return timed(rt(name, "exec", running.ids[name], "/bin/true"))
+
+
+BWRAP = ("bwrap --unshare-all --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib "
+         "--symlink usr/lib64 /lib64 --symlink usr/sbin /sbin --proc /proc --dev /dev --tmpfs /tmp").split()
+
+
+def op_adhoc(name):
+    if name == "bwrap":
+        return timed(BWRAP + ["/bin/true"])
+    return timed([BURROW, "run", "--", "/bin/true"])
+
+
+def op_concurrent(name, n=50):
+    start = time.perf_counter()
+    runs = [rt(name, "run", "--bundle", BUNDLE, fresh_id(name)) for _ in range(n)]
+    procs = [spawn(argv) for argv in runs]
+    done = [finish(p, argv) for p, argv in zip(procs, runs)]
+    return time.perf_counter() - start, sum(d[0] for d in done), max(d[1] for d in done)
+
+
+# --- interleaving and reporting ---------------------------------------------
+
+
+def measure(title, names, go, pairs=PAIRS, warmup=WARMUP):
+    """Interleave `go(name)` over `names` (rotating the order each round)."""
+    for _ in range(warmup):
+        for n in names:
+            go(n)
+    results = {n: [] for n in names}
+    for i in range(pairs):
+        order = names[i % len(names):] + names[:i % len(names)]
+        if i % 2:
+            order = list(reversed(order))
+        for n in order:
+            results[n].append(go(n))
+    report(title, names, results)
+    return results
+
+
+def iqr(xs):
+    q = statistics.quantiles(xs, n=4)
+    return q[2] - q[0]
+
+
+ROWS = []
+
+
+FLOOR = [0]
+
+
+def report(title, names, results):
+    base = names[0]
+    print(f"\n### {title}\n")
+    print("| tool | rounds | median wall ms | IQR ms | median CPU ms | peak RSS MiB (above /bin/true) | "
+          f"{base}/tool wall (median of per-round ratios) | {base}/tool CPU |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for n in names:
+        wall = [r[0] * 1000 for r in results[n]]
+        cpu = [r[1] * 1000 for r in results[n]]
+        rss = (max(r[2] for r in results[n]) - FLOOR[0]) / 1024
+        ratio = statistics.median(b[0] / o[0] for b, o in zip(results[base], results[n]))
+        cratio = statistics.median((b[1] or 1e-9) / (o[1] or 1e-9) for b, o in zip(results[base], results[n]))
+        print(f"| {n} | {len(wall)} | {statistics.median(wall):.2f} | {iqr(wall):.2f} | "
+              f"{statistics.median(cpu):.2f} | {rss:.1f} | {ratio:.2f}x | {cratio:.2f}x |")
+        ROWS.append({"operation": title, "tool": n, "median_wall_ms": statistics.median(wall),
+                     "ratio": ratio, "peak_rss_mib": rss})
+    sys.stdout.flush()
+
+
+def main():
+    FLOOR[0] = min(timed(["/bin/true"])[2] for _ in range(5))
+    print(f"- peak RSS is what `busybox time` reports, less its floor ({FLOOR[0]} KiB for `/bin/true`)")
+    only = set(sys.argv[1:])
+    want = lambda op: not only or op in only  # noqa: E731
+    if want("run"):
+        measure("`run ID` of the bundle (/bin/true), with cgroups", ["burrow", "crun", "runc"], op_run)
+    if want("lifecycle"):
+        measure("`create`, `start`, wait for exit, `delete`", ["burrow", "crun", "runc"], op_lifecycle)
+    if want("exec"):
+        running = Running()
+        try:
+            for n in ("burrow", "crun", "runc"):
+                running.start(n, os.environ["BENCH_SLEEP_BUNDLE"])
+            measure("`exec ID /bin/true` into a running container", ["burrow", "crun", "runc", "nsenter"],
+                    lambda n: op_exec(running, n))
+        finally:
+            running.stop()
+    if want("adhoc"):
+        measure("`burrow run -- /bin/true` against bwrap (ad hoc)", ["burrow", "bwrap"], op_adhoc)
+    if want("concurrent"):
+        measure("50 containers started at once (`run`), total wall", ["burrow", "crun", "runc"], op_concurrent,
+                pairs=max(5, PAIRS // 6), warmup=1)
+    with open(os.environ.get("BENCH_JSON", "/dev/null"), "w") as f:
+        json.dump(ROWS, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
