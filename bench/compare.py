@@ -14,6 +14,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 BUNDLE = os.environ["BENCH_BUNDLE"]
@@ -36,14 +37,20 @@ LAUNCH = ["busybox", "time", "-f", "%M"]
 def spawn(argv):
     # Absolute paths: busybox would run its own applet of the same name.
     argv = [shutil.which(argv[0]) or argv[0]] + argv[1:]
-    return subprocess.Popen(LAUNCH + argv, stdin=DEVNULL, stdout=DEVNULL, stderr=subprocess.PIPE)
+    # stderr to a file, not a pipe: a created container keeps the runtime's
+    # stdio open, and reading a pipe would wait for it.
+    err = tempfile.TemporaryFile()
+    proc = subprocess.Popen(LAUNCH + argv, stdin=DEVNULL, stdout=DEVNULL, stderr=err)
+    proc.err_file = err
+    return proc
 
 
 def finish(proc, argv):
     """Wait for a spawn(); return (cpu seconds, peak RSS KiB)."""
     _, status, usage = os.wait4(proc.pid, 0)
-    err = proc.stderr.read().decode(errors="replace").strip().splitlines()
-    proc.stderr.close()
+    proc.err_file.seek(0)
+    err = proc.err_file.read().decode(errors="replace").strip().splitlines()
+    proc.err_file.close()
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise RuntimeError(f"{argv} exited {proc.returncode}: {' / '.join(err)}")
