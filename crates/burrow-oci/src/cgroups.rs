@@ -15,7 +15,14 @@ struct Hierarchy {
     controllers: Vec<String>,
 }
 
-fn hierarchies() -> Vec<Hierarchy> {
+/// The mounted hierarchies, read from the mount table once per process
+/// (a command looks them up many times; they do not change under it).
+fn hierarchies() -> &'static [Hierarchy] {
+    static ALL: std::sync::OnceLock<Vec<Hierarchy>> = std::sync::OnceLock::new();
+    ALL.get_or_init(read_hierarchies)
+}
+
+fn read_hierarchies() -> Vec<Hierarchy> {
     let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     info.lines()
         .filter_map(|line| {
@@ -43,7 +50,8 @@ fn hierarchies() -> Vec<Hierarchy> {
 
 /// This process's cgroup in the hierarchy with `controllers`.
 fn own_cgroup(controllers: &[String]) -> PathBuf {
-    let text = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let text = TEXT.get_or_init(|| std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default());
     text.lines()
         .filter_map(|l| {
             let mut f = l.splitn(3, ':');
