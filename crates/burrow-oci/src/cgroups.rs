@@ -89,7 +89,7 @@ pub fn dirs(cgroups_path: &Path) -> Result<Vec<PathBuf>> {
         });
     }
     Ok(hierarchies()
-        .into_iter()
+        .iter()
         .map(|h| {
             let base = if cgroups_path.is_absolute() {
                 PathBuf::new()
