@@ -37,10 +37,7 @@
 //!   container's stdin and so lets it write the host's core_pattern (the
 //!   CVE-2025-31133 class): never run it against runc on a machine you
 //!   care about (the test puts core_pattern back afterwards);
-//! - `landlock_annotations_confine_the_container`: burrow's own annotation;
-//! - `a_joining_process_cannot_be_ptraced`: against runc 1.1.5, `runc exec`
-//!   sometimes dies (137) while the container's pid 1 ptraces its
-//!   processes, so the test cannot tell anything there.
+//! - `landlock_annotations_confine_the_container`: burrow's own annotation.
 //!
 //! Where runc's
 //! wording is loose, the assertions accept it: "container does not exist"
