@@ -227,6 +227,20 @@ impl Out {
         )
     }
 
+    /// Standard output once `done` says it is complete (a detached
+    /// container writes it later), within the poll deadline.
+    fn stdout_until(&self, done: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + POLL_DEADLINE;
+        loop {
+            let seen = self.reread().0;
+            if done(&seen) {
+                return seen;
+            }
+            assert!(Instant::now() < deadline, "not yet there: {seen:?}\n{self}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     fn ok(&self) -> &Self {
         assert_eq!(self.code, Some(0), "{self}");
         self
@@ -520,6 +534,26 @@ impl Oci {
                 )
             })
             .collect()
+    }
+
+    /// `run -d` of the bundle as a new container `name`: its id, its pid
+    /// (checked against `state`, tracked) and the run's output (a detached
+    /// container keeps writing there).
+    fn run_detached(&self, name: &str) -> (String, i32, Out) {
+        let id = self.id(name);
+        let pid_file = self.file(&format!("{name}.pid"));
+        let out = self.cmd(&[
+            "run",
+            "-d",
+            "--bundle",
+            &self.bundle_arg(),
+            "--pid-file",
+            &pid_file,
+            &id,
+        ]);
+        out.ok();
+        let pid = self.pid_from_file(&pid_file, &id);
+        (id, pid, out)
     }
 
     /// A foreground `run` of the bundle; returns its output.
@@ -1985,19 +2019,7 @@ fn namespaces_are_joined_by_path() {
     let pod = Oci::with_spec(As::Caller);
     pod.set_args(&["sleep", "60"]);
     pod.edit(|c| c["hostname"] = json!("the-pod"));
-    let pod_id = pod.id("pod");
-    let pid_file = pod.file("pid");
-    pod.cmd(&[
-        "run",
-        "-d",
-        "--bundle",
-        &pod.bundle_arg(),
-        "--pid-file",
-        &pid_file,
-        &pod_id,
-    ])
-    .ok();
-    let pod_pid = pod.pid_from_file(&pid_file, &pod_id);
+    let (pod_id, pod_pid, _) = pod.run_detached("pod");
     let ns = |kind: &str| format!("/proc/{pod_pid}/ns/{kind}");
     let link = |kind: &str| std::fs::read_link(ns(kind)).unwrap().to_str().unwrap().to_owned();
 
@@ -2008,25 +2030,8 @@ fn namespaces_are_joined_by_path() {
         "readlink /proc/self/ns/pid; cat /proc/1/cmdline; echo; sleep 60",
     ]);
     member.edit(|c| join_namespaces(c, &[("pid", ns("pid"))]));
-    let member_id = member.id("member");
-    let member_pid_file = member.file("pid");
-    let started = member.cmd(&[
-        "run",
-        "-d",
-        "--bundle",
-        &member.bundle_arg(),
-        "--pid-file",
-        &member_pid_file,
-        &member_id,
-    ]);
-    started.ok();
-    let member_pid = member.pid_from_file(&member_pid_file, &member_id);
-    let deadline = Instant::now() + POLL_DEADLINE;
-    while started.reread().0.lines().count() < 2 {
-        assert!(Instant::now() < deadline, "no output: {started}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let seen = started.reread().0;
+    let (member_id, member_pid, started) = member.run_detached("member");
+    let seen = started.stdout_until(|o| o.lines().count() >= 2);
     assert_eq!(seen.lines().next(), Some(link("pid").as_str()), "{seen}");
     assert!(
         seen.lines().nth(1).unwrap().starts_with("sleep"),
@@ -2104,17 +2109,8 @@ fn seccomp_filters_the_container_and_exec() {
     let oci = Oci::with_spec(As::Caller);
     oci.set_args(&["sh", "-c", "mkdir /tmp/a 2>&1; echo status=$?; sleep 60"]);
     oci.edit(|c| c["linux"]["seccomp"] = mkdir_profile("SCMP_ACT_ERRNO"));
-    let id = oci.id("seccomp");
-    let pid_file = oci.file("pid");
-    let started = oci.cmd(&["run", "-d", "--bundle", &oci.bundle_arg(), "--pid-file", &pid_file, &id]);
-    started.ok();
-    oci.pid_from_file(&pid_file, &id);
-    let deadline = Instant::now() + POLL_DEADLINE;
-    while !started.reread().0.contains("status=") {
-        assert!(Instant::now() < deadline, "no output: {started}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let seen = started.reread().0;
+    let (id, _, started) = oci.run_detached("seccomp");
+    let seen = started.stdout_until(|o| o.contains("status="));
     assert!(
         seen.contains("Permission denied") && seen.contains("status=1"),
         "{seen}"
@@ -2267,19 +2263,7 @@ fn the_runtime_binary_cannot_be_overwritten_from_inside() {
     hostile_bundle(&pod, &out);
     pod.set_args(&["sleep", "60"]);
     *pod.bin_override.borrow_mut() = Some(runtime.clone());
-    let pod_id = pod.id("cve-2019-5736");
-    let pid_file = pod.file("pid");
-    pod.cmd(&[
-        "run",
-        "-d",
-        "--bundle",
-        &pod.bundle_arg(),
-        "--pid-file",
-        &pid_file,
-        &pod_id,
-    ])
-    .ok();
-    let pod_pid = pod.pid_from_file(&pid_file, &pod_id);
+    let (pod_id, pod_pid, _) = pod.run_detached("cve-2019-5736");
 
     let watch = || {
         let _ = std::fs::remove_file(out.join("report"));
@@ -2630,15 +2614,9 @@ fn hostile_proc_dev_and_null_links_stay_inside() {
 fn nothing_is_inheritable_unless_configured() {
     let oci = Oci::with_spec(As::Caller);
     oci.set_args(&["sh", "-c", "grep CapInh /proc/self/status; sleep 60"]);
-    let id = oci.id("capinh");
-    let started = oci.cmd(&["run", "-d", "--bundle", &oci.bundle_arg(), &id]);
-    started.ok();
-    let deadline = Instant::now() + POLL_DEADLINE;
-    while !started.reread().0.contains("CapInh") {
-        assert!(Instant::now() < deadline, "{started}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert_eq!(cap_mask(&started.reread().0, "CapInh"), 0, "{started}");
+    let (id, _, started) = oci.run_detached("capinh");
+    let seen = started.stdout_until(|o| o.contains("CapInh"));
+    assert_eq!(cap_mask(&seen, "CapInh"), 0, "{seen}");
     let exec = oci.cmd(&["exec", &id, "grep", "CapInh", "/proc/self/status"]);
     exec.ok();
     assert_eq!(cap_mask(&exec.stdout, "CapInh"), 0, "{exec}");
@@ -2723,8 +2701,7 @@ fn a_joining_process_cannot_be_ptraced() {
     std::fs::create_dir(&out).unwrap();
     hostile_bundle(&oci, &out);
     oci.set_args(&["/watcher", "--ignored", "--exact", "ptracer_inside_the_container"]);
-    let id = oci.id("ptrace");
-    oci.cmd(&["run", "-d", "--bundle", &oci.bundle_arg(), &id]).ok();
+    let (id, _, _) = oci.run_detached("ptrace");
     let deadline = Instant::now() + POLL_DEADLINE;
     while !out.join("report").exists() {
         assert!(Instant::now() < deadline, "the ptracer did not start");
@@ -2809,8 +2786,7 @@ fn the_oom_killer_enforces_the_memory_limit_and_events_reports_it() {
     oci.set_args(&["sh", "-c", "sleep 1; dd if=/dev/zero of=/dev/null bs=64M count=1"]);
     let limit = 32 << 20;
     oci.edit(|c| c["linux"]["resources"]["memory"] = json!({"limit": limit, "swap": limit}));
-    let id = oci.id("oom");
-    oci.cmd(&["run", "-d", "--bundle", &oci.bundle_arg(), &id]).ok();
+    let (id, _, _) = oci.run_detached("oom");
     let events_out = oci.path().join("events.out");
     let mut events = Command::new(runtime_bin(As::Caller))
         .args(["--root", &oci.root_arg(), "events", "--interval", "100ms", &id])
@@ -2847,8 +2823,7 @@ fn the_pids_limit_stops_a_fork_bomb() {
     // stays to keep the container.
     oci.set_args(&["sh", "-c", "sh -c 'while :; do sleep 60 & done' 2>/dev/null; sleep 60"]);
     oci.edit(|c| c["linux"]["resources"]["pids"] = json!({"limit": 10}));
-    let id = oci.id("forkbomb");
-    oci.cmd(&["run", "-d", "--bundle", &oci.bundle_arg(), &id]).ok();
+    let (id, _, _) = oci.run_detached("forkbomb");
     wait_for_stats(&oci, &id, "the bomb reaches the limit", |d| {
         d["pids"]["current"].as_u64() >= Some(9)
     });
@@ -2867,8 +2842,7 @@ fn a_cpu_quota_throttles() {
     let oci = Oci::with_spec(As::Caller);
     oci.set_args(&["sh", "-c", "while :; do :; done"]);
     oci.edit(|c| c["linux"]["resources"]["cpu"] = json!({"quota": 10000, "period": 100000}));
-    let id = oci.id("throttled");
-    oci.cmd(&["run", "-d", "--bundle", &oci.bundle_arg(), &id]).ok();
+    let (id, _, _) = oci.run_detached("throttled");
     wait_for_stats(&oci, &id, "throttled periods grow", |d| {
         d["cpu"]["throttling"]["throttledPeriods"].as_u64().unwrap_or(0) >= 3
     });
@@ -2893,11 +2867,7 @@ fn pause_resume_and_update() {
             json!({"destination": "/out", "type": "bind", "source": out, "options": ["rbind"]}),
         )
     });
-    let id = oci.id("pause");
-    let pid_file = oci.file("pause.pid");
-    oci.cmd(&["run", "-d", "--bundle", &oci.bundle_arg(), "--pid-file", &pid_file, &id])
-        .ok();
-    let pid = oci.pid_from_file(&pid_file, &id);
+    let (id, pid, _) = oci.run_detached("pause");
     let count = || std::fs::read_to_string(out.join("n")).unwrap_or_default();
     let deadline = Instant::now() + POLL_DEADLINE;
     while count().is_empty() {

@@ -252,24 +252,6 @@ fn remove_below(dir: &Path) {
     }
 }
 
-/// The leaf (among `leaves`) in the hierarchy that has `controller`
-/// (`devices`, `pids`, ...); cgroup2 (no named controllers) when the
-/// controller is enabled there.
-pub fn leaf_for<'a>(leaves: &'a [PathBuf], controller: &str) -> Option<&'a PathBuf> {
-    let hierarchies = hierarchies();
-    leaves.iter().find(|leaf| {
-        hierarchies.iter().any(|h| {
-            leaf.starts_with(&h.mount_point)
-                && if h.controllers.is_empty() {
-                    std::fs::read_to_string(h.mount_point.join("cgroup.controllers"))
-                        .is_ok_and(|c| c.split_whitespace().any(|x| x == controller))
-                } else {
-                    h.controllers.iter().any(|c| c == controller)
-                }
-        })
-    })
-}
-
 /// The leaf among `leaves` in the v1 hierarchy that has `controller`.
 pub fn v1_leaf_for<'a>(leaves: &'a [PathBuf], controller: &str) -> Option<&'a PathBuf> {
     let hierarchies = hierarchies();

@@ -160,6 +160,12 @@ fn prepare(store: &Store, id: &str, opts: &CreateOptions, gated: bool) -> Result
 
 /// The state a hook reads on its standard input.
 fn hook_state(record: &Record, pid: i32, status: &str) -> String {
+    container_state(record, pid, status).to_string()
+}
+
+/// The runtime-spec container state (hooks read it; a seccomp agent gets
+/// it with the listener).
+fn container_state(record: &Record, pid: i32, status: &str) -> serde_json::Value {
     serde_json::json!({
         "ociVersion": crate::state::OCI_VERSION,
         "id": record.id,
@@ -168,7 +174,6 @@ fn hook_state(record: &Record, pid: i32, status: &str) -> String {
         "bundle": record.bundle,
         "annotations": record.annotations,
     })
-    .to_string()
 }
 
 /// Run the createRuntime hooks at the container's pause; their state (with
@@ -216,7 +221,7 @@ fn checkpoints<'a>(
         at_pause: Box::new(at_pause(record, hooks)),
         seccomp_listener: listener.as_ref().map(|(path, metadata)| {
             Box::new(move |pid: nix::unistd::Pid, fd| {
-                let state = serde_json::from_str(&hook_state(record, pid.as_raw(), "creating")).unwrap_or_default();
+                let state = container_state(record, pid.as_raw(), "creating");
                 crate::seccomp::send_listener(path, fd, state, pid.as_raw(), metadata)
                     .map_err(|e| burrow::Error::Channel(e.to_string()))
             }) as burrow::ListenerHandler

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{LinuxDevice, LinuxDeviceCgroup, LinuxResources};
 
-use crate::cgroups::{self, leaf_for};
+use crate::cgroups;
 use crate::error::{OciError, Result};
 use crate::limits::{Driver, Section, Unsupported, Write, V1, V2};
 
@@ -65,21 +65,10 @@ fn write(dir: &Path, file: &str, value: &str) -> Result<()> {
 /// the field.
 pub fn apply(resources: Option<&LinuxResources>, devices: &[LinuxDevice], leaves: &[PathBuf]) -> Result<()> {
     let rules = resources.and_then(|r| r.devices().clone()).unwrap_or_default();
-    match leaf_for(leaves, "devices").filter(|d| d.join("devices.allow").exists()) {
+    match cgroups::v1_leaf_for(leaves, "devices") {
         Some(dir) => {
             write(dir, "devices.deny", "a")?;
-            for d in devices {
-                let kind = serde_json::to_value(d.typ())
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned));
-                // The devices cgroup knows character and block devices only
-                // (a FIFO needs no rule); "u" is an unbuffered character one.
-                let kind = match kind.as_deref() {
-                    Some("b") => "b",
-                    Some("c") | Some("u") | None => "c",
-                    _ => continue,
-                };
-                let entry = format!("{kind} {}:{} rwm", d.major(), d.minor());
+            for entry in devices.iter().filter_map(node_rule) {
                 // A node the parent cgroup does not allow stays unusable,
                 // as with runc; that is not a reason to fail.
                 if let Err(e) = write(dir, "devices.allow", &entry) {
@@ -158,22 +147,30 @@ pub fn write_all(dir: &Path, version: &str, writes: Vec<Write>) -> Result<()> {
     Ok(())
 }
 
+/// The allow rule for one of the config's device nodes, as `c 1:3 rwm`.
+/// The devices cgroup knows character and block devices only (a FIFO needs
+/// no rule); "u" is an unbuffered character one.
+fn node_rule(d: &LinuxDevice) -> Option<String> {
+    let kind = serde_json::to_value(d.typ()).ok()?;
+    let kind = match kind.as_str() {
+        Some("b") => "b",
+        Some("c") | Some("u") | None => "c",
+        _ => return None,
+    };
+    Some(format!("{kind} {}:{} rwm", d.major(), d.minor()))
+}
+
 /// The rules v1 writes, in order, for the v2 device program: deny all, the
 /// config's device nodes, its rules, the devices every container may use.
 fn device_rules(devices: &[LinuxDevice], rules: &[LinuxDeviceCgroup]) -> Vec<crate::device_filter::Rule> {
     use crate::device_filter::Rule;
     let mut out = vec![Rule::parse(false, "a").expect("a valid rule")];
-    for d in devices {
-        let kind = serde_json::to_value(d.typ())
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned));
-        let kind = match kind.as_deref() {
-            Some("b") => "b",
-            Some("c") | Some("u") | None => "c",
-            _ => continue,
-        };
-        out.extend(Rule::parse(true, &format!("{kind} {}:{} rwm", d.major(), d.minor())));
-    }
+    out.extend(
+        devices
+            .iter()
+            .filter_map(node_rule)
+            .filter_map(|r| Rule::parse(true, &r)),
+    );
     out.extend(rules.iter().filter_map(|r| Rule::parse(r.allow(), &rule(r))));
     out.extend(ALWAYS_ALLOWED.iter().filter_map(|r| Rule::parse(true, r)));
     out
