@@ -2547,7 +2547,10 @@ fn mount_targets_under_a_racing_symlink_stay_inside() {
 /// CVE-2019-16884 and kin: a rootfs whose /proc and /dev are symlinks to a
 /// host directory, or whose /dev/null is a symlink to a /proc/sys file
 /// that the runtime would then bind over masked paths. The host directory
-/// stays untouched and the masks never expose that file.
+/// stays untouched and the masks never expose that file. (Here the default
+/// device nodes are bound over the link before masking, so the refusal of
+/// a fake /dev/null itself is tested by the library's
+/// `a_mask_is_never_made_of_a_fake_dev_null`, which has no such nodes.)
 #[test]
 fn hostile_proc_dev_and_null_links_stay_inside() {
     let host_dir = Scratch::new();

@@ -12,7 +12,7 @@ mod pivot;
 mod sources;
 mod target;
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
@@ -99,8 +99,10 @@ pub(crate) fn build_and_enter(
         for path in &spec.readonly_paths {
             make_path_read_only(&root, path)?;
         }
+        // The null device, opened and checked once, at the first file.
+        let mut null = None;
         for path in &spec.masked_paths {
-            mask(&root, path)?;
+            mask(&root, path, &mut null)?;
         }
     }
     if spec.root_read_only {
@@ -165,8 +167,9 @@ fn make_path_read_only(root: &RootDir, path: &Path) -> Result<(), SetupError> {
 }
 
 /// Hide `path`: `/dev/null` over a file, an empty read-only tmpfs over a
-/// directory; a missing path is skipped.
-fn mask(root: &RootDir, path: &Path) -> Result<(), SetupError> {
+/// directory; a missing path is skipped. `null` holds the container's
+/// checked null device once a file needed it.
+fn mask(root: &RootDir, path: &Path, null: &mut Option<OwnedFd>) -> Result<(), SetupError> {
     let fail = |e, what: &str| SetupError::sys(Step::Mask, Some(path.into()), e, what.to_string());
     let fd = match root.open_path(path) {
         Ok(fd) => fd,
@@ -178,34 +181,41 @@ fn mask(root: &RootDir, path: &Path) -> Result<(), SetupError> {
     let target = fd_path(&fd);
     if is_dir {
         let flags = MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-        mount(Some("tmpfs"), &target, Some("tmpfs"), flags, Some("size=0,mode=555"))
-            .map_err(|e| fail(e, "cannot mask with a read-only tmpfs"))
-    } else {
-        // The container's own /dev/null (after pivot_root a host fd's mount
-        // is no longer in this namespace, and binds need it to be), checked
-        // to be the null device: a container could have made it a link to
-        // anything, such as a /proc/sys file (CVE-2025-31133).
-        let null = root
-            .open_path(Path::new("/dev/null"))
-            .map_err(|e| fail(e, "cannot open the container's /dev/null to mask"))?;
-        let st = nix::sys::stat::fstat(&null).map_err(|e| fail(e, "cannot stat /dev/null to mask"))?;
-        let is_null =
-            st.st_mode & libc::S_IFMT == libc::S_IFCHR && libc::major(st.st_rdev) == 1 && libc::minor(st.st_rdev) == 3;
-        if !is_null {
-            return Err(fail(
-                Errno::EPERM,
-                "the container's /dev/null is not the null device; refusing to mask",
-            ));
-        }
-        mount(
-            Some(&fd_path(&null)),
-            &target,
-            None::<&str>,
-            MsFlags::MS_BIND,
-            None::<&str>,
-        )
-        .map_err(|e| fail(e, "cannot bind the container's /dev/null over"))
+        return mount(Some("tmpfs"), &target, Some("tmpfs"), flags, Some("size=0,mode=555"))
+            .map_err(|e| fail(e, "cannot mask with a read-only tmpfs"));
     }
+    let null = match null {
+        Some(fd) => fd,
+        None => null.insert(open_null(root).map_err(|(e, what)| fail(e, what))?),
+    };
+    mount(
+        Some(&fd_path(null)),
+        &target,
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(|e| fail(e, "cannot bind the container's /dev/null over"))
+}
+
+/// The container's own /dev/null (after pivot_root a host fd's mount is no
+/// longer in this namespace, and binds need it to be), checked to be the
+/// null device: a container could have made it a link to anything, such as
+/// a /proc/sys file (CVE-2025-31133).
+fn open_null(root: &RootDir) -> Result<OwnedFd, (Errno, &'static str)> {
+    let null = root
+        .open_path(Path::new("/dev/null"))
+        .map_err(|e| (e, "cannot open the container's /dev/null to mask"))?;
+    let st = nix::sys::stat::fstat(&null).map_err(|e| (e, "cannot stat /dev/null to mask"))?;
+    let is_null =
+        st.st_mode & libc::S_IFMT == libc::S_IFCHR && libc::major(st.st_rdev) == 1 && libc::minor(st.st_rdev) == 3;
+    if !is_null {
+        return Err((
+            Errno::EPERM,
+            "the container's /dev/null is not the null device; refusing to mask",
+        ));
+    }
+    Ok(null)
 }
 
 fn proc_flags() -> MsFlags {
