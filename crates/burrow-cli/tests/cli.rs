@@ -983,16 +983,7 @@ fn burrow_run_sharing_a_pid_namespace_protects_its_binary() {
     let marker = format!("BURROW_VICTIM={}", std::process::id());
     let no_pid = "mnt,ipc,uts,net";
     let exe = std::env::current_exe().unwrap();
-    /// Ends the watcher's container (it dies with its burrow) also when
-    /// the test fails.
-    struct KillOnDrop(std::process::Child);
-    impl Drop for KillOnDrop {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _watcher = KillOnDrop(
+    let _watcher = Background(
         Command::new(common::world_readable_burrow())
             .args([
                 "run",
@@ -1146,10 +1137,12 @@ fn resource_limits_for_people() {
 
     // The cpu quota, read from the host while the container runs.
     let tmp = Scratch::new();
-    let mut child = burrow(As::Caller, &tmp, &["run", "--cpus", "0.5", "--", "sleep", "3"])
-        .spawn()
-        .unwrap();
-    let name = format!("burrow-run-{}", child.id());
+    let mut child = Background(
+        burrow(As::Caller, &tmp, &["run", "--cpus", "0.5", "--", "sleep", "3"])
+            .spawn()
+            .unwrap(),
+    );
+    let name = format!("burrow-run-{}", child.0.id());
     let deadline = Instant::now() + Duration::from_secs(5);
     // (The directory appears a moment before the quota is written.)
     loop {
@@ -1164,20 +1157,21 @@ fn resource_limits_for_people() {
     }
     // Ended with TERM, burrow removes its cgroups; killed (-9) it cannot,
     // and the next burrow run removes them.
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::SIGTERM).unwrap();
-    let _ = child.wait();
+    child.terminate();
     assert!(find_cgroup(&name).is_none(), "{name} was left behind");
-    let mut child = burrow(As::Caller, &tmp, &["run", "--pids", "10", "--", "sleep", "3"])
-        .spawn()
-        .unwrap();
-    let killed = format!("burrow-run-{}", child.id());
+    let mut child = Background(
+        burrow(As::Caller, &tmp, &["run", "--pids", "10", "--", "sleep", "3"])
+            .spawn()
+            .unwrap(),
+    );
+    let killed = format!("burrow-run-{}", child.0.id());
     let deadline = Instant::now() + Duration::from_secs(5);
     while find_cgroup(&killed).is_none() {
         assert!(Instant::now() < deadline, "no cgroup {killed}");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    let _ = child.0.kill();
+    let _ = child.0.wait();
     // Its container outlives it (no --die-with-parent) until the sleep
     // ends; from then on, the next burrow run removes the empty cgroup.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -1195,6 +1189,29 @@ fn resource_limits_for_people() {
     assert!(stderr(&out).contains("--memory"), "{}", stderr(&out));
     let out = run(As::Caller, &["run", "--cpus", "0", "--", "true"]);
     assert!(stderr(&out).contains("--cpus"), "{}", stderr(&out));
+}
+
+/// A `burrow run` in the background, ended with TERM (which it passes on
+/// to its container, then cleans up) when dropped, also when a test fails.
+struct Background(std::process::Child);
+
+impl Background {
+    /// Send TERM (if it still runs) and wait for it.
+    fn terminate(&mut self) {
+        if self.0.try_wait().is_ok_and(|done| done.is_none()) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(self.0.id() as i32),
+                nix::sys::signal::SIGTERM,
+            );
+        }
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.terminate();
+    }
 }
 
 /// A cgroup directory named `name` in any hierarchy (the cpu one first).
