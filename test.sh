@@ -21,6 +21,8 @@ packages=()
 command -v busybox >/dev/null || packages+=(busybox-static)   # a tiny rootfs for --root tests
 command -v newuidmap >/dev/null || packages+=(uidmap)          # several id ranges, rootless
 command -v runuser >/dev/null || packages+=(util-linux)        # run tests as the test user
+command -v unshare >/dev/null || packages+=(util-linux)        # nested namespaces (seccomp tests)
+command -v mount >/dev/null || packages+=(mount)               # mounts tried inside (release_agent)
 command -v useradd >/dev/null || packages+=(passwd)
 command -v runc >/dev/null || packages+=(runc)                 # the OCI tests run against runc too
 [ -x /usr/bin/python3 ] || packages+=(python3-minimal)         # run inside a container (host /usr)
@@ -30,7 +32,7 @@ if [ ${#packages[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
-echo "ok: busybox newuidmap runuser useradd runc python3 script ps"
+echo "ok: busybox newuidmap runuser unshare mount useradd runc python3 script ps"
 
 say "the unprivileged test user"
 if ! id burrowtest >/dev/null 2>&1; then
