@@ -155,6 +155,16 @@ fn is_gone(pid: i32) -> bool {
     stat_fields(pid).is_none_or(|f| f[0] == "Z" || f[0] == "X")
 }
 
+/// Waits until `pid` runs the program named `comm`: after `start`, the
+/// container process still has to exec its payload.
+fn wait_exec(pid: i32, comm: &str) {
+    let deadline = Instant::now() + POLL_DEADLINE;
+    while std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default().trim() != comm {
+        assert!(Instant::now() < deadline, "process {pid} never ran {comm}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 fn wait_gone(pid: i32, what: &str) {
     let deadline = Instant::now() + POLL_DEADLINE;
     while !is_gone(pid) {
@@ -2486,6 +2496,7 @@ fn no_leaked_fd_leads_out_of_the_root() {
         .ok();
         let pid = oci.pid_from_file(&pid_file, &id);
         oci.cmd(&["start", &id]).ok();
+        wait_exec(pid, "sleep");
         let mut fds: Vec<i32> = std::fs::read_dir(format!("/proc/{pid}/fd"))
             .unwrap()
             .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
