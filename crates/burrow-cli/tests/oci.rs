@@ -159,7 +159,11 @@ fn is_gone(pid: i32) -> bool {
 /// container process still has to exec its payload.
 fn wait_exec(pid: i32, comm: &str) {
     let deadline = Instant::now() + POLL_DEADLINE;
-    while std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default().trim() != comm {
+    while std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .unwrap_or_default()
+        .trim()
+        != comm
+    {
         assert!(Instant::now() < deadline, "process {pid} never ran {comm}");
         std::thread::sleep(Duration::from_millis(5));
     }

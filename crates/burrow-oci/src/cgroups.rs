@@ -22,6 +22,39 @@ fn hierarchies() -> &'static [Hierarchy] {
     ALL.get_or_init(read_hierarchies)
 }
 
+/// A mounted hierarchy as the container's cgroup mount shows it.
+pub(crate) struct Mounted {
+    /// Its position among the hierarchies (and in what [`dirs`] returns).
+    pub index: usize,
+    /// Its mount point's path below the root given to [`mounted_under`]
+    /// (empty for a hierarchy mounted at that root).
+    pub name: PathBuf,
+    /// Its controllers, the options of a new mount of it (empty for v2).
+    pub controllers: Vec<String>,
+}
+
+impl Mounted {
+    /// Whether it is the cgroup2 hierarchy.
+    pub fn is_v2(&self) -> bool {
+        self.controllers.is_empty()
+    }
+}
+
+/// The hierarchies mounted at or below `root`.
+pub(crate) fn mounted_under(root: &Path) -> Vec<Mounted> {
+    hierarchies()
+        .iter()
+        .enumerate()
+        .filter_map(|(index, h)| {
+            Some(Mounted {
+                index,
+                name: h.mount_point.strip_prefix(root).ok()?.to_path_buf(),
+                controllers: h.controllers.clone(),
+            })
+        })
+        .collect()
+}
+
 fn read_hierarchies() -> Vec<Hierarchy> {
     let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     info.lines()
@@ -119,28 +152,29 @@ pub fn make(dirs: &[PathBuf], warn: bool) -> Result<Made> {
     let mut made = Made::default();
     let mut skipped = Vec::new();
     for dir in dirs {
-        // A cgroup that exists already must be empty: otherwise `ps`,
-        // `kill --all` and `delete` would reach processes not ours.
-        if !tree_procs(dir).is_empty() {
-            remove(&made.created, &[]);
-            return Err(OciError::Field {
-                field: "linux.cgroupsPath".into(),
-                reason: format!("{} already has processes in it", dir.display()),
-            });
-        }
-        let missing: Vec<PathBuf> = dir
-            .ancestors()
-            .take_while(|d| !d.exists())
-            .map(Path::to_path_buf)
-            .collect();
-        let mut result = Ok(());
-        for d in missing.iter().rev() {
-            result = std::fs::create_dir(d).and_then(|()| {
-                made.created.push(d.clone());
-                inherit_cpuset(d)
-            });
-            if result.is_err() {
-                break;
+        // The usual case in one call: a new leaf below an existing parent.
+        let mut result = match std::fs::create_dir(dir) {
+            Ok(()) => {
+                made.created.push(dir.clone());
+                inherit_cpuset(dir)
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = &result {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                // A cgroup that exists already must be empty: otherwise
+                // `ps`, `kill --all` and `delete` would reach processes not
+                // ours.
+                if !tree_procs(dir).is_empty() {
+                    remove(&made.created, &[]);
+                    return Err(OciError::Field {
+                        field: "linux.cgroupsPath".into(),
+                        reason: format!("{} already has processes in it", dir.display()),
+                    });
+                }
+                result = Ok(());
+            } else if e.kind() == std::io::ErrorKind::NotFound {
+                result = make_with_parents(dir, &mut made.created);
             }
         }
         match result {
@@ -186,16 +220,33 @@ fn subdirs(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Make `dir` and its missing parents, recording each one made.
+fn make_with_parents(dir: &Path, created: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let missing: Vec<PathBuf> = dir
+        .ancestors()
+        .take_while(|d| !d.exists())
+        .map(Path::to_path_buf)
+        .collect();
+    for d in missing.iter().rev() {
+        std::fs::create_dir(d)?;
+        created.push(d.clone());
+        inherit_cpuset(d)?;
+    }
+    Ok(())
+}
+
 /// Copy `cpuset.cpus` and `cpuset.mems` from the parent into a new v1
-/// cpuset cgroup (they start empty there).
+/// cpuset cgroup (they start empty there). Elsewhere the files are missing.
 fn inherit_cpuset(dir: &Path) -> std::io::Result<()> {
     let Some(parent) = dir.parent() else { return Ok(()) };
     for file in ["cpuset.cpus", "cpuset.mems"] {
         let own = dir.join(file);
-        if !own.exists() {
-            continue;
-        }
-        if std::fs::read_to_string(&own)?.trim().is_empty() {
+        let current = match std::fs::read_to_string(&own) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        if current.trim().is_empty() {
             std::fs::write(&own, std::fs::read_to_string(parent.join(file))?.trim())?;
         }
     }
@@ -207,7 +258,14 @@ fn inherit_cpuset(dir: &Path) -> std::io::Result<()> {
 /// deepest first, then the directories burrow `created` (deepest first;
 /// a parent that another container uses now is left alone).
 pub fn remove(created: &[PathBuf], leaves: &[PathBuf]) {
+    let mut gone = Vec::new();
     for leaf in leaves {
+        // The usual case in one call: the container is gone, and the leaf
+        // that burrow made is empty.
+        if created.contains(leaf) && std::fs::remove_dir(leaf).is_ok() {
+            gone.push(leaf);
+            continue;
+        }
         let deadline = Instant::now() + Duration::from_secs(2);
         loop {
             let pids = tree_procs(leaf);
@@ -228,7 +286,7 @@ pub fn remove(created: &[PathBuf], leaves: &[PathBuf]) {
         }
         remove_below(leaf);
     }
-    for dir in created.iter().rev() {
+    for dir in created.iter().rev().filter(|d| !gone.contains(d)) {
         let deadline = Instant::now() + Duration::from_secs(2);
         loop {
             match std::fs::remove_dir(dir) {

@@ -70,12 +70,14 @@ fn refuse<T>(field: &str, why: impl Into<String>) -> Result<T> {
 /// Convert a loaded config of `bundle` into a spec. `gate` is the FIFO the
 /// container waits at until `start` (none for a foreground `run`);
 /// `console_socket` receives the terminal's master when `process.terminal`
-/// is set.
+/// is set. `cgroup_leaves` are the container's cgroup directories, one per
+/// mounted hierarchy (as `cgroups::dirs` gives them), for its view of them.
 pub fn to_spec(
     config: &Spec,
     bundle: &Path,
     gate: Option<&Path>,
     console_socket: Option<&Path>,
+    cgroup_leaves: &[PathBuf],
 ) -> Result<ContainerSpec> {
     check_unsupported(config)?;
     let process = config.process().as_ref().ok_or_else(|| OciError::Field {
@@ -166,9 +168,16 @@ pub fn to_spec(
         Some("runbindable") => libc::MS_UNBINDABLE | libc::MS_REC,
         _ => 0,
     });
-    let rootless_user_ns = !nix::unistd::geteuid().is_root();
+    let cgroups = CgroupView {
+        rootless: !nix::unistd::geteuid().is_root(),
+        own_namespace: linux
+            .namespaces()
+            .as_ref()
+            .is_some_and(|list| list.iter().any(|n| n.typ() == LinuxNamespaceType::Cgroup)),
+        leaves: cgroup_leaves,
+    };
     for (i, m) in config.mounts().clone().unwrap_or_default().iter().enumerate() {
-        for op in mount(i, m, bundle, rootless_user_ns)? {
+        for op in mount(i, m, bundle, cgroups)? {
             b = b.mount(op);
         }
     }
@@ -179,7 +188,6 @@ pub fn to_spec(
         .iter()
         .map(|d| d.path().clone())
         .collect();
-    b = default_devices(b, &configured);
     // Real root makes device nodes; in a user namespace they are bound from
     // the host's node of the same path.
     let can_mknod = nix::unistd::geteuid().is_root()
@@ -189,6 +197,7 @@ pub fn to_spec(
             .unwrap_or_default()
             .iter()
             .any(|n| n.typ() == LinuxNamespaceType::User);
+    b = default_devices(b, &configured, can_mknod);
     for (i, d) in linux.devices().clone().unwrap_or_default().iter().enumerate() {
         let path = d.path();
         let kind = serde_json::to_value(d.typ())
@@ -625,7 +634,7 @@ fn options(field: &str, opts: &[String]) -> Result<Options> {
 
 /// One `mounts[i]` entry as mount operations (a cgroup mount becomes
 /// several on a cgroup v1 host).
-fn mount(i: usize, m: &oci_spec::runtime::Mount, bundle: &Path, rootless: bool) -> Result<Vec<Mount>> {
+fn mount(i: usize, m: &oci_spec::runtime::Mount, bundle: &Path, cgroups: CgroupView<'_>) -> Result<Vec<Mount>> {
     let field = format!("mounts[{i}]");
     let opts = options(&format!("{field}.options"), m.options().as_deref().unwrap_or_default())?;
     let fstype = m.typ().clone().unwrap_or_else(|| "none".into());
@@ -664,7 +673,7 @@ fn mount(i: usize, m: &oci_spec::runtime::Mount, bundle: &Path, rootless: bool) 
     }
     let data = opts.data.join(",");
     if !is_bind && (fstype == "cgroup" || fstype == "cgroup2") {
-        return cgroup_mounts(&destination, flags, rootless);
+        return cgroup_mounts(&destination, flags, cgroups);
     }
     Ok(vec![Mount::Generic {
         source,
@@ -679,12 +688,29 @@ fn mount(i: usize, m: &oci_spec::runtime::Mount, bundle: &Path, rootless: bool) 
     }])
 }
 
-/// The container's view of cgroups at `dest`: cgroup2 where the host is
-/// unified; on a v1 or hybrid host a tmpfs with each hierarchy mounted in
-/// it (showing the container's cgroup namespace); rootless (where v1 cannot
-/// be mounted) a read-only recursive bind of the host's `/sys/fs/cgroup`.
-fn cgroup_mounts(dest: &Path, flags: u64, rootless: bool) -> Result<Vec<Mount>> {
-    let generic = |source: &str, dest: PathBuf, fstype: &str, flags: u64, data: &str| Mount::Generic {
+/// What a `cgroup` mount shows, and how it is made.
+#[derive(Clone, Copy)]
+struct CgroupView<'a> {
+    /// The caller is unprivileged (v1 cannot be mounted).
+    rootless: bool,
+    /// The container has a cgroup namespace of its own (made or joined).
+    own_namespace: bool,
+    /// The container's cgroup directory in each mounted hierarchy.
+    leaves: &'a [PathBuf],
+}
+
+/// The container's view of cgroups at `dest`, one mount per hierarchy (a
+/// tmpfs holds them on a v1 or hybrid host):
+/// - in a cgroup namespace of its own, a new mount of each hierarchy,
+///   which shows that namespace;
+/// - in the host's cgroup namespace, a bind of the container's own cgroup
+///   directory in each, as runc and crun do. A new cgroup2 mount there
+///   would also reset the host's cgroup2 mount options (`nsdelegate`,
+///   `memory_recursiveprot`) and wait for the kernel to apply them;
+/// - rootless (where v1 cannot be mounted), a read-only recursive bind of
+///   the host's `/sys/fs/cgroup`.
+fn cgroup_mounts(dest: &Path, flags: u64, view: CgroupView<'_>) -> Result<Vec<Mount>> {
+    let generic = |source: &Path, dest: PathBuf, fstype: &str, flags: u64, data: &str| Mount::Generic {
         source: source.into(),
         destination: dest,
         fstype: fstype.into(),
@@ -696,80 +722,71 @@ fn cgroup_mounts(dest: &Path, flags: u64, rootless: bool) -> Result<Vec<Mount>> 
         propagation: Vec::new(),
     };
     let fs_flags = flags & !libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
-    if rootless {
+    let ro = flags & libc::MS_RDONLY;
+    if view.rootless {
         return Ok(vec![generic(
-            "/sys/fs/cgroup",
+            Path::new("/sys/fs/cgroup"),
             dest.into(),
             "none",
             libc::MS_BIND | libc::MS_REC | libc::MS_RDONLY,
             "",
         )]);
     }
-    let mut ops = Vec::new();
-    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let mut v1 = Vec::new();
-    let mut unified_at = None;
-    for line in info.lines() {
-        let Some((left, right)) = line.split_once(" - ") else {
-            continue;
-        };
-        let point = left.split(' ').nth(4).unwrap_or("");
-        let mut r = right.split(' ');
-        let (fstype, super_opts) = (r.next().unwrap_or(""), r.nth(1).unwrap_or(""));
-        let Some(name) = point.strip_prefix("/sys/fs/cgroup") else {
-            continue;
-        };
-        match fstype {
-            "cgroup2" => unified_at = Some(name.trim_start_matches('/').to_string()),
-            "cgroup" => {
-                let controllers: Vec<&str> = super_opts.split(',').filter(|o| *o != "rw" && *o != "ro").collect();
-                v1.push((name.trim_start_matches('/').to_string(), controllers.join(",")));
-            }
-            _ => {}
+    let one = |h: &crate::cgroups::Mounted, at: PathBuf| {
+        let fstype = if h.is_v2() { "cgroup2" } else { "cgroup" };
+        match view.leaves.get(h.index) {
+            Some(leaf) if !view.own_namespace => generic(leaf, at, "none", libc::MS_BIND | fs_flags | ro, ""),
+            _ => generic(Path::new(fstype), at, fstype, fs_flags | ro, &h.controllers.join(",")),
         }
-    }
-    match unified_at.as_deref() {
-        Some("") => ops.push(generic(
-            "cgroup2",
-            dest.into(),
-            "cgroup2",
-            fs_flags | (flags & libc::MS_RDONLY),
-            "",
-        )),
-        _ => {
-            ops.push(generic("tmpfs", dest.into(), "tmpfs", fs_flags, "mode=755"));
-            for (name, controllers) in v1 {
-                ops.push(generic(
-                    "cgroup",
-                    dest.join(&name),
-                    "cgroup",
-                    fs_flags | (flags & libc::MS_RDONLY),
-                    &controllers,
-                ));
-            }
-            if let Some(name) = unified_at {
-                ops.push(generic(
-                    "cgroup2",
-                    dest.join(name),
-                    "cgroup2",
-                    fs_flags | (flags & libc::MS_RDONLY),
-                    "",
-                ));
-            }
+    };
+    let mounted = crate::cgroups::mounted_under(Path::new("/sys/fs/cgroup"));
+    let mut ops = Vec::new();
+    match mounted.iter().find(|h| h.name.as_os_str().is_empty()) {
+        // A unified host: one cgroup2 mount is the whole view.
+        Some(h) => ops.push(one(h, dest.into())),
+        None => {
+            ops.push(generic(Path::new("tmpfs"), dest.into(), "tmpfs", fs_flags, "mode=755"));
+            ops.extend(mounted.iter().map(|h| one(h, dest.join(&h.name))));
         }
     }
     Ok(ops)
 }
 
 /// The OCI default devices (null zero full random urandom tty, ptmx as a
-/// link to the devpts one) and the standard links, bound from the host
-/// since a user namespace cannot mknod; those that `linux.devices` names
-/// are left to it.
-fn default_devices(mut b: burrow::ContainerSpecBuilder, configured: &[PathBuf]) -> burrow::ContainerSpecBuilder {
-    // The seed's device list, less /dev/fuse, which OCI does not default.
-    for dev in burrow::DEVICES.into_iter().filter(|d| *d != "/dev/fuse") {
+/// link to the devpts one) and the standard links; those that
+/// `linux.devices` names are left to it. Real root makes the nodes (cheaper
+/// than binds, and fewer mounts to tear down); in a user namespace, which
+/// cannot mknod, they are bound from the host's.
+fn default_devices(
+    mut b: burrow::ContainerSpecBuilder,
+    configured: &[PathBuf],
+    can_mknod: bool,
+) -> burrow::ContainerSpecBuilder {
+    // Their numbers are fixed by the kernel (Documentation/admin-guide/devices.txt).
+    const NODES: [(&str, u64, u64); 6] = [
+        ("/dev/null", 1, 3),
+        ("/dev/zero", 1, 5),
+        ("/dev/full", 1, 7),
+        ("/dev/random", 1, 8),
+        ("/dev/urandom", 1, 9),
+        ("/dev/tty", 5, 0),
+    ];
+    for (dev, major, minor) in NODES {
         // An entry of linux.devices for the same path wins.
-        if Path::new(dev).exists() && !configured.iter().any(|c| c == Path::new(dev)) {
+        if configured.iter().any(|c| c == Path::new(dev)) {
+            continue;
+        }
+        if can_mknod {
+            b = b.mount(Mount::Node {
+                destination: dev.into(),
+                kind: 'c',
+                major,
+                minor,
+                mode: 0o666,
+                uid: 0,
+                gid: 0,
+            });
+        } else if Path::new(dev).exists() {
             b = b.mount(Mount::Device {
                 source: dev.into(),
                 destination: dev.into(),

@@ -99,8 +99,6 @@ fn prepare(store: &Store, id: &str, opts: &CreateOptions, gated: bool) -> Result
         .console_socket
         .as_ref()
         .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()));
-    let mut spec = convert::to_spec(&config, &bundle, gated.then_some(fifo.as_path()), console.as_deref())?;
-    spec.preserve_fds = opts.preserve_fds;
     // Without a cgroupsPath the container still gets a cgroup of its own
     // (named after it, below burrow's), so its processes can be found.
     let asked = config
@@ -111,6 +109,14 @@ fn prepare(store: &Store, id: &str, opts: &CreateOptions, gated: bool) -> Result
     let cgroups_asked_for = asked.is_some();
     let cgroups_path = asked.unwrap_or_else(|| PathBuf::from(id));
     let cgroup_dirs = cgroups::dirs(&cgroups_path)?;
+    let mut spec = convert::to_spec(
+        &config,
+        &bundle,
+        gated.then_some(fifo.as_path()),
+        console.as_deref(),
+        &cgroup_dirs,
+    )?;
+    spec.preserve_fds = opts.preserve_fds;
     let rootfs = match &spec.root {
         burrow::Root::Directory(dir) => dir.clone(),
         _ => bundle.join("rootfs"),

@@ -16,6 +16,8 @@ pub enum Step {
     IdMaps,
     /// Waiting for the parent's go-ahead.
     Handshake,
+    /// Entering the container's cgroups.
+    Cgroup,
     /// Making the time namespace and writing its clock offsets.
     TimeOffsets,
     /// Making mount propagation private.

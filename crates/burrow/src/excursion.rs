@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::capabilities::{self, CapSets, Capabilities};
+use crate::cgroup_entry::CgroupEntry;
 use crate::channel::{self, InFlight, Message};
 use crate::error::{Error, Result, SetupError, Step};
 use crate::exec::{CStrings, Command};
@@ -316,13 +317,18 @@ impl Excursion {
         let own = [parent_end.as_raw_fd(), child_end.as_raw_fd()];
         let env = CStrings::environment(&self.env);
         let mut in_flight = InFlight::register(&own);
-        let helper = match sys::clone3_fork(0).map_err(|e| Error::sys("forking the excursion helper", e))? {
+        // The helper enters the container's cgroups (its fork inherits them).
+        let mut cgroups = CgroupEntry::plan(&self.cgroups, true)?;
+        let helper = match cgroups
+            .clone3(0)
+            .map_err(|e| Error::sys("forking the excursion helper", e))?
+        {
             Forked::Child => {
                 channel::close_in_flight_except(&own);
                 drop(parent_end);
                 // A panic must end this copy, never unwind into the caller.
                 let joined = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    self.join_and_run(&mut child_end, &env, detach, body)
+                    self.join_and_run(&mut child_end, &cgroups, &env, detach, body)
                 }));
                 let report = match joined {
                     Ok(Ok(status)) => Message::Exited(status),
@@ -375,12 +381,14 @@ impl Excursion {
     fn join_and_run(
         &self,
         channel: &mut UnixStream,
+        cgroups: &CgroupEntry,
         env: &CStrings,
         detach: bool,
         body: impl FnOnce(&mut UnixStream) -> Result<i32, SetupError>,
     ) -> Result<ExitStatus, SetupError> {
         // Host cgroup paths: join them before the mount namespace changes.
-        for dir in &self.cgroups {
+        cgroups.move_itself()?;
+        for dir in cgroups.written() {
             let procs = dir.join("cgroup.procs");
             std::fs::write(&procs, "0").map_err(|e| {
                 let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));

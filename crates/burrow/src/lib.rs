@@ -70,6 +70,7 @@
 #![warn(missing_docs)]
 
 mod capabilities;
+mod cgroup_entry;
 mod channel;
 mod error;
 mod excursion;

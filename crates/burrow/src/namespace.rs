@@ -72,9 +72,23 @@ impl Namespace {
         }
     }
 
-    /// Whether this kernel has the namespace (`/proc/self/ns/NAME` exists).
+    /// Whether this kernel has the namespace (`/proc/self/ns/NAME` exists),
+    /// looked up once per process.
     pub fn is_supported(self) -> bool {
-        std::path::Path::new("/proc/self/ns").join(self.name()).exists()
+        use std::sync::atomic::{AtomicU8, Ordering};
+        const UNKNOWN: u8 = 0;
+        const YES: u8 = 1;
+        const NO: u8 = 2;
+        static KNOWN: [AtomicU8; Namespace::ALL.len()] = [const { AtomicU8::new(UNKNOWN) }; Namespace::ALL.len()];
+        let index = Namespace::ALL.iter().position(|n| *n == self).unwrap_or(0);
+        match KNOWN[index].load(Ordering::Relaxed) {
+            UNKNOWN => {
+                let found = std::path::Path::new("/proc/self/ns").join(self.name()).exists();
+                KNOWN[index].store(if found { YES } else { NO }, Ordering::Relaxed);
+                found
+            }
+            known => known == YES,
+        }
     }
 }
 

@@ -14,6 +14,7 @@
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -23,6 +24,7 @@ use nix::sys::stat::Mode;
 use nix::unistd::{Gid, Pid, Uid};
 
 use crate::capabilities::{self, CapSets};
+use crate::cgroup_entry::CgroupEntry;
 use crate::channel::{self, InFlight, Message};
 use crate::error::{Error, Result, SetupError, Step};
 use crate::exec::{CStrings, Command};
@@ -143,7 +145,7 @@ pub fn spawn_with(spec: &ContainerSpec, checkpoints: Checkpoints<'_>) -> Result<
     // No other burrow clone may copy this spawn's child end of the channel
     // (or the plan's fds): hold the spawn lock until they are closed here.
     let spawning = spawn_lock();
-    let plan = ChildPlan::new(spec)?;
+    let mut plan = ChildPlan::new(spec)?;
     let (mut parent_end, child_end) =
         UnixStream::pair().map_err(|e| Error::io("creating the parent/child socketpair", e))?;
     let mut in_flight = InFlight::register(&[parent_end.as_raw_fd(), child_end.as_raw_fd()]);
@@ -152,7 +154,7 @@ pub fn spawn_with(spec: &ContainerSpec, checkpoints: Checkpoints<'_>) -> Result<
     let joined = ThreadJoined::enter(&spec.join)?;
     let forked = {
         let _span = tracing::debug_span!("step", name = "clone3").entered();
-        sys::clone3_fork(flags).map_err(|e| {
+        plan.cgroups.clone3(flags).map_err(|e| {
             Error::sys(
                 format!("creating the container process with namespaces [{}]", spec.namespaces),
                 e,
@@ -176,6 +178,7 @@ pub fn spawn_with(spec: &ContainerSpec, checkpoints: Checkpoints<'_>) -> Result<
             drop(joined);
             in_flight.release(child_end.as_raw_fd());
             drop(child_end);
+            let written = std::mem::take(&mut plan.cgroups).into_written();
             drop(plan);
             drop(spawning);
             let mut container = Container {
@@ -184,7 +187,7 @@ pub fn spawn_with(spec: &ContainerSpec, checkpoints: Checkpoints<'_>) -> Result<
                 status: None,
                 seccomp_listener: None,
             };
-            let outcome = handshake(spec, &mut container, &mut parent_end, checkpoints);
+            let outcome = handshake(spec, &written, &mut container, &mut parent_end, checkpoints);
             in_flight.release(parent_end.as_raw_fd());
             drop(parent_end);
             match outcome {
@@ -232,6 +235,8 @@ struct ChildPlan {
     time_offsets: Option<String>,
     /// The compiled seccomp filter and its install flags.
     seccomp: Option<(Vec<crate::seccomp::SockFilter>, u32)>,
+    /// How the process enters each of its cgroups.
+    cgroups: CgroupEntry,
 }
 
 impl ChildPlan {
@@ -239,7 +244,9 @@ impl ChildPlan {
         let parent = sys::pidfd_open(nix::unistd::getpid()).map_err(|e| Error::sys("opening a pidfd of burrow", e))?;
         let user_ns = spec.namespaces.contains(Namespace::User);
         let unmapped = |maps: &[crate::IdMap], id: u32| !maps.iter().any(|m| id.wrapping_sub(m.outside) < m.count);
+        let in_host_users = !user_ns && !spec.join.iter().any(|(ns, _)| *ns == Namespace::User);
         Ok(ChildPlan {
+            cgroups: CgroupEntry::plan(&spec.cgroups, in_host_users)?,
             parent,
             become_root: (
                 user_ns && unmapped(&spec.uid_maps, Uid::effective().as_raw()),
@@ -288,6 +295,7 @@ impl ChildPlan {
 /// The parent's half of setup: maps, go-ahead, and the child's verdict.
 fn handshake(
     spec: &ContainerSpec,
+    cgroups: &[PathBuf],
     container: &mut Container,
     channel: &mut UnixStream,
     checkpoints: Checkpoints<'_>,
@@ -298,8 +306,8 @@ fn handshake(
         let _span = tracing::debug_span!("step", name = "id_maps").entered();
         idmap::write_maps(container.pid, &spec.uid_maps, &spec.gid_maps)?;
     }
-    set_limits(spec, container.pid)?;
-    if needs_go(spec) {
+    set_limits(spec, cgroups, container.pid)?;
+    if needs_go(spec, cgroups) {
         channel::send(channel, &Message::Go)?;
     }
     let _span = tracing::debug_span!("step", name = "child_setup").entered();
@@ -357,17 +365,18 @@ fn clone_namespaces(spec: &ContainerSpec) -> crate::NamespaceSet {
 }
 
 /// Whether the child must wait for the parent's Go: to have its id maps
-/// written, or its limits set, before it goes on.
-fn needs_go(spec: &ContainerSpec) -> bool {
+/// written, its limits set, or the pid written to these `cgroups`, before
+/// it goes on.
+fn needs_go(spec: &ContainerSpec, cgroups: &[PathBuf]) -> bool {
     spec.namespaces.contains(Namespace::User)
         || !spec.limits.rlimits.is_empty()
         || spec.limits.oom_score_adj.is_some()
-        || !spec.cgroups.is_empty()
+        || !cgroups.is_empty()
 }
 
-/// What the parent sets on the new process: cgroup placement, rlimits
-/// (`prlimit`) and `oom_score_adj`.
-fn set_limits(spec: &ContainerSpec, pid: Pid) -> Result<()> {
+/// What the parent sets on the new process: rlimits (`prlimit`), placement
+/// in the `cgroups` it does not enter by itself, and `oom_score_adj`.
+fn set_limits(spec: &ContainerSpec, cgroups: &[PathBuf], pid: Pid) -> Result<()> {
     for r in &spec.limits.rlimits {
         sys::set_rlimit(pid, r.resource, r.soft, r.hard).map_err(|e| {
             Error::sys(
@@ -376,7 +385,7 @@ fn set_limits(spec: &ContainerSpec, pid: Pid) -> Result<()> {
             )
         })?;
     }
-    for dir in &spec.cgroups {
+    for dir in cgroups {
         let procs = dir.join("cgroup.procs");
         std::fs::write(&procs, pid.to_string())
             .map_err(|e| Error::io(format!("placing process {pid} in {}", procs.display()), e))?;
@@ -404,6 +413,8 @@ fn child_main(spec: &ContainerSpec, plan: &ChildPlan, mut channel: UnixStream) -
 /// entered before hostname, user switch and cwd; close-on-exec last.
 fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream) -> Result<i32, SetupError> {
     sys::reset_signals();
+    // Placed before anything else runs here, while the parent goes on.
+    plan.cgroups.move_itself()?;
     if matches!(spec.payload, Payload::Command(_)) {
         // The caller's other fds (an OCI store lock, say) would stay open in
         // a container that waits for a long time; exec would close them
@@ -425,7 +436,7 @@ fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream)
     if poll(&mut parent, PollTimeout::ZERO).is_ok_and(|n| n > 0) {
         sys::exit_now(127);
     }
-    if needs_go(spec) {
+    if needs_go(spec, plan.cgroups.written()) {
         wait_for_go(channel)?;
     }
     if spec.namespaces.contains(Namespace::User) && become_namespace_root(plan.become_root)? {
