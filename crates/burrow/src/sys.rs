@@ -40,11 +40,22 @@ pub enum Forked {
 /// The child gets a copy of the caller's address space and continues on a
 /// copy of its stack, exactly as after `fork`.
 pub fn clone3_fork(flags: u64) -> Result<Forked, Errno> {
+    clone3_fork_into(flags, None)
+}
+
+/// `CLONE_INTO_CGROUP` from `<linux/sched.h>` (Linux 5.7).
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// [`clone3_fork`], with the new process born in the cgroup v2 directory
+/// open as `cgroup` when one is given (`CLONE_INTO_CGROUP`).
+pub fn clone3_fork_into(flags: u64, cgroup: Option<BorrowedFd<'_>>) -> Result<Forked, Errno> {
     let mut pidfd: RawFd = -1;
+    let into = cgroup.map_or(0, |_| CLONE_INTO_CGROUP);
     let args = CloneArgs {
-        flags: flags | libc::CLONE_PIDFD as u64,
+        flags: flags | into | libc::CLONE_PIDFD as u64,
         pidfd: &mut pidfd as *mut RawFd as u64,
         exit_signal: libc::SIGCHLD as u64,
+        cgroup: cgroup.map_or(0, |fd| fd.as_raw_fd() as u64),
         ..CloneArgs::default()
     };
     // SAFETY: `args` is a valid clone_args of the size we pass; without
@@ -144,6 +155,28 @@ pub fn mount_setattr(fd: BorrowedFd<'_>, set: u64, clear: u64, recursive: bool) 
         )
     };
     Errno::result(ret).map(drop)
+}
+
+/// `open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)`: a new,
+/// detached bind mount of `path` (which may be a file), as an fd. It is in
+/// no mount namespace's tree, and goes away with the last reference to it.
+pub fn open_tree_clone(path: &CStr) -> Result<OwnedFd, Errno> {
+    const OPEN_TREE_CLONE: libc::c_uint = 1;
+    // SAFETY: `path` is NUL-terminated and outlives the call; the flags are
+    // plain integers; on success the kernel returns a new fd that we own.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_open_tree,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint,
+        )
+    };
+    if ret < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: `ret` is a fresh fd owned by no one else.
+    Ok(unsafe { OwnedFd::from_raw_fd(ret as RawFd) })
 }
 
 /// `MOUNT_ATTR_NOSUID`.
