@@ -26,16 +26,14 @@ RUNTIMES = {"burrow": BURROW, "crun": "crun", "runc": "runc"}
 DEVNULL = subprocess.DEVNULL
 
 
-# Every command starts under static busybox's `time`, which reports the
-# peak RSS of the command alone (a child that Python started directly
-# would share Python's memory until it execs, and the kernel counts that).
-# Even so, the peak never reads below a floor (busybox's own), measured once
-# and subtracted.
-LAUNCH = ["busybox", "time", "-f", "%M"]
+# Every command starts under bench/maxrss.c (built by bench/run), which
+# vforks, so the peak RSS it reports (ru_maxrss of the process tree) is the
+# command's alone: a child that Python started directly would count
+# Python's pages until it execs.
+LAUNCH = [os.environ["BENCH_MAXRSS"]]
 
 
 def spawn(argv):
-    # Absolute paths: busybox would run its own applet of the same name.
     argv = [shutil.which(argv[0]) or argv[0]] + argv[1:]
     # stderr to a file, not a pipe: a created container keeps the runtime's
     # stdio open, and reading a pipe would wait for it.
@@ -172,19 +170,16 @@ def iqr(xs):
 ROWS = []
 
 
-FLOOR = [0]
-
-
 def report(title, names, results):
     base = names[0]
     print(f"\n### {title}\n")
-    print("| tool | rounds | median wall ms | IQR ms | median CPU ms | peak RSS MiB (above /bin/true) | "
+    print("| tool | rounds | median wall ms | IQR ms | median CPU ms | peak RSS MiB | "
           f"{base}/tool wall (median of per-round ratios) | {base}/tool CPU |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for n in names:
         wall = [r[0] * 1000 for r in results[n]]
         cpu = [r[1] * 1000 for r in results[n]]
-        rss = (max(r[2] for r in results[n]) - FLOOR[0]) / 1024
+        rss = max(r[2] for r in results[n]) / 1024
         ratio = statistics.median(b[0] / o[0] for b, o in zip(results[base], results[n]))
         cratio = statistics.median((b[1] or 1e-9) / (o[1] or 1e-9) for b, o in zip(results[base], results[n]))
         print(f"| {n} | {len(wall)} | {statistics.median(wall):.2f} | {iqr(wall):.2f} | "
@@ -195,8 +190,9 @@ def report(title, names, results):
 
 
 def main():
-    FLOOR[0] = min(timed(["/bin/true"])[2] for _ in range(5))
-    print(f"- peak RSS is what `busybox time` reports, less its floor ({FLOOR[0]} KiB for `/bin/true`)")
+    floor = min(timed(["/bin/true"])[2] for _ in range(5))
+    print(f"- peak RSS: the largest `ru_maxrss` over the rounds, of the runtime's whole process tree "
+          f"(bench/maxrss.c; `/bin/true` alone reads {floor} KiB)")
     only = set(sys.argv[1:])
     want = lambda op: not only or op in only  # noqa: E731
     if want("run"):

@@ -137,7 +137,11 @@ fn mount_essentials(spec: &ContainerSpec, root: &RootDir, sources: &Sources) -> 
         )?;
     }
     let _span = tracing::debug_span!("step", name = "dev").entered();
-    dev::populate(root, sources)
+    // Real root, in no user namespace of the container's, may mknod.
+    let mknod = !spec.namespaces.contains(Namespace::User)
+        && !spec.join.iter().any(|(ns, _)| *ns == Namespace::User)
+        && nix::unistd::Uid::effective().is_root();
+    dev::populate(root, sources, mknod)
 }
 
 /// An I/O error as a setup report.

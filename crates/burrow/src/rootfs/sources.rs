@@ -26,6 +26,12 @@ pub(crate) struct Source {
     pub kind: Kind,
     /// Whether it is a character or block device.
     pub is_device: bool,
+    /// Its device number.
+    pub rdev: u64,
+    /// Its permission bits.
+    pub mode: u32,
+    /// Its owner and group.
+    pub owner: (u32, u32),
 }
 
 impl Source {
@@ -40,6 +46,9 @@ impl Source {
             fd,
             kind: if format == libc::S_IFDIR { Kind::Dir } else { Kind::File },
             is_device: format == libc::S_IFCHR || format == libc::S_IFBLK,
+            rdev: st.st_rdev,
+            mode: st.st_mode & 0o7777,
+            owner: (st.st_uid, st.st_gid),
         })
     }
 
