@@ -1610,6 +1610,33 @@ fn a_relative_bind_source_is_relative_to_the_bundle() {
     assert_eq!(out.stdout, "from the bundle\n", "{out}");
 }
 
+/// Without a cgroup namespace, the container's cgroup mount shows its own
+/// cgroup (a bind of it, as runc does), not the host's whole hierarchy;
+/// with one, a new mount rooted at that namespace.
+#[test]
+fn the_cgroup_mount_shows_the_containers_own_cgroup() {
+    let oci = Oci::with_spec(As::Caller);
+    // The root of the pids hierarchy's mount (the whole view on a unified host).
+    oci.set_args(&[
+        "sh",
+        "-c",
+        "grep -E ' /sys/fs/cgroup(/pids)? .* - cgroup2? ' /proc/self/mountinfo | cut -d' ' -f4",
+    ]);
+    let without_cgroupns = |c: &mut Value| {
+        let list = c["linux"]["namespaces"].as_array_mut().unwrap();
+        list.retain(|n| n["type"] != "cgroup");
+    };
+    oci.edit(without_cgroupns);
+    let out = oci.run("own-view");
+    out.ok();
+    let id = format!("own-view-{}", std::process::id());
+    assert!(out.stdout.trim().ends_with(&format!("/{id}")), "{out}");
+    oci.edit(|c| append(&mut c["linux"]["namespaces"], json!({"type": "cgroup"})));
+    let out = oci.run("ns-view");
+    out.ok();
+    assert_eq!(out.stdout.trim(), "/", "{out}");
+}
+
 /// Device rules and the pids limit reach the container's cgroups.
 #[test]
 fn device_rules_and_the_pids_limit_are_applied() {

@@ -256,3 +256,84 @@ fn a_mask_is_never_made_of_a_fake_dev_null() {
         other => panic!("masking with a fake /dev/null must be refused: {other:?}"),
     }
 }
+
+/// A cgroup directory of a test's own below a hierarchy's root, removed
+/// when the test ends (its processes are gone by then).
+struct TestCgroup {
+    dir: std::path::PathBuf,
+    /// How `/proc/PID/cgroup` names it.
+    relative: String,
+}
+
+impl TestCgroup {
+    fn new(mount_point: &std::path::Path, name: &str) -> Self {
+        let leaf = format!("burrow-test-{}-{name}", std::process::id());
+        let dir = mount_point.join(&leaf);
+        std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+        TestCgroup {
+            dir,
+            relative: format!("/{leaf}"),
+        }
+    }
+}
+
+impl Drop for TestCgroup {
+    fn drop(&mut self) {
+        for _ in 0..100 {
+            if std::fs::remove_dir(&self.dir).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Where a cgroup hierarchy of `fstype` is mounted (a v1 one with
+/// `controller` among its options).
+fn hierarchy(fstype: &str, controller: Option<&str>) -> Option<std::path::PathBuf> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .ok()?
+        .lines()
+        .find_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            let mut r = right.split(' ');
+            let (fs, opts) = (r.next()?, r.nth(1)?);
+            let wanted = fs == fstype && controller.is_none_or(|c| opts.split(',').any(|o| o == c));
+            wanted.then(|| left.split(' ').nth(4).map(Into::into)).flatten()
+        })
+}
+
+/// The payload already runs in every cgroup of the spec: v1 (the process
+/// moves itself there through `tasks`) and v2 (born there with
+/// `CLONE_INTO_CGROUP`) without a user namespace, and through the parent's
+/// writes to `cgroup.procs` with one.
+#[test]
+fn the_payload_starts_in_its_cgroups() {
+    assert!(nix::unistd::geteuid().is_root(), "placing in cgroups needs root");
+    let pids = hierarchy("cgroup", Some("pids")).expect("a v1 pids hierarchy on this host");
+    let unified = hierarchy("cgroup2", None).expect("a cgroup2 mount on this host");
+    for (case, user_ns) in [("self", false), ("parent", true)] {
+        let out = Scratch::new();
+        let v1 = TestCgroup::new(&pids, case);
+        let v2 = TestCgroup::new(&unified, case);
+        let mut b = sandbox(&out).share(Namespace::Cgroup).cgroup(&v1.dir).cgroup(&v2.dir);
+        if !user_ns {
+            b = b.share(Namespace::User);
+        }
+        assert_eq!(sh(b, "cat /proc/self/cgroup > /out/cgroup"), ExitStatus::Exited(0));
+        let seen = out.read("cgroup");
+        let line = |pred: &dyn Fn(&str) -> bool| {
+            seen.lines()
+                .find(|l| pred(l.split(':').nth(1).unwrap_or("")))
+                .and_then(|l| l.splitn(3, ':').nth(2))
+                .unwrap_or("")
+                .to_string()
+        };
+        assert_eq!(
+            line(&|c| c.split(',').any(|x| x == "pids")),
+            v1.relative,
+            "{case}: v1\n{seen}"
+        );
+        assert_eq!(line(&|c| c.is_empty()), v2.relative, "{case}: v2\n{seen}");
+    }
+}
