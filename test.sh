@@ -80,6 +80,13 @@ if [ "$status" -eq 0 ]; then
         "${runc_fails[@]/#/--skip=}" 2>&1 | tee -a "$log"
     status=${PIPESTATUS[0]}
 fi
+host=$(rustc -vV | sed -n 's/^host: //p')
+if [ "$status" -eq 0 ] && [[ $host == *-linux-gnu ]]; then
+    say "the OCI tests against the static-pie release build (README's build for speed, what bench/run measures)"
+    RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --quiet --target "$host"
+    BURROW_TEST_RUNTIME="$PWD/target/$host/release/burrow" cargo test -p burrow-cli --test oci 2>&1 | tee -a "$log"
+    status=${PIPESTATUS[0]}
+fi
 after=$(leftovers_sorted)
 passed=$(grep -oE '^test result: .* ([0-9]+) passed' "$log" | grep -oE '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
 failed=$(grep -oE '; ([0-9]+) failed' "$log" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')

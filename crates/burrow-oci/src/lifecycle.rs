@@ -88,6 +88,20 @@ fn undo(store: &Store, record: &Record, hooks: &crate::hooks::Hooks) {
     crate::hooks::run_warning("poststop", &hooks.poststop, &hook_state(record, 0, "stopped"));
 }
 
+/// The name of `uid` in `/etc/passwd` (empty if it has none), read as runc
+/// reads it: no NSS modules, which a static build could not load.
+fn user_name(uid: u32) -> String {
+    std::fs::read_to_string("/etc/passwd")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| {
+            let mut fields = line.split(':');
+            let name = fields.next()?;
+            (fields.nth(1)?.parse() == Ok(uid)).then(|| name.to_string())
+        })
+        .unwrap_or_default()
+}
+
 /// Load and convert the bundle; nothing is created yet.
 fn prepare(store: &Store, id: &str, opts: &CreateOptions, gated: bool) -> Result<Prepared> {
     check_id(id)?;
@@ -121,11 +135,7 @@ fn prepare(store: &Store, id: &str, opts: &CreateOptions, gated: bool) -> Result
         burrow::Root::Directory(dir) => dir.clone(),
         _ => bundle.join("rootfs"),
     };
-    let owner = nix::unistd::User::from_uid(nix::unistd::geteuid())
-        .ok()
-        .flatten()
-        .map(|u| u.name)
-        .unwrap_or_default();
+    let owner = user_name(nix::unistd::geteuid().as_raw());
     let record = Record {
         id: id.into(),
         pid: 0,
