@@ -16,12 +16,52 @@ use clap::Parser;
 /// podman and runc use it; 126 and 127 keep their shell meanings.
 pub const EXIT_BURROW: u8 = 125;
 
+/// Re-execute from a copy of burrow that no container can rewrite, unless
+/// this process already runs from one.
+fn protect_binary() -> Result<(), ExitCode> {
+    burrow::ensure_sealed_copy().map_err(|e| {
+        eprintln!("burrow: {e}");
+        ExitCode::from(EXIT_BURROW)
+    })
+}
+
+/// The subcommand on the command line, found without clap: the first word
+/// that is neither a global flag nor a global flag's value.
+fn raw_subcommand() -> Option<String> {
+    let mut args = std::env::args_os().skip(1).peekable();
+    while let Some(arg) = args.next() {
+        match arg.to_str()? {
+            "--root" | "--log" | "--log-format" => {
+                args.next();
+            }
+            "--rootless" => {
+                if args
+                    .peek()
+                    .is_some_and(|v| ["true", "false", "auto"].iter().any(|o| v == o))
+                {
+                    args.next();
+                }
+            }
+            flag if flag.starts_with('-') => {}
+            word => return Some(word.to_string()),
+        }
+    }
+    None
+}
+
 fn main() -> ExitCode {
     // Like any Unix filter: end quietly when a reader such as `head` goes
     // away, instead of panicking on EPIPE (Rust ignores SIGPIPE).
     // SAFETY: restoring the default action installs no handler code.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    // exec, create and enter always move first (see below): before clap
+    // parses, which the re-executed burrow does again anyway.
+    if matches!(raw_subcommand().as_deref(), Some("exec" | "create" | "enter")) {
+        if let Err(code) = protect_binary() {
+            return code;
+        }
     }
     let cli = cli::Cli::parse();
     if cli.debug {
@@ -49,9 +89,8 @@ fn main() -> ExitCode {
         _ => false,
     };
     if reaches_in {
-        if let Err(e) = burrow::ensure_sealed_copy() {
-            eprintln!("burrow: {e}");
-            return ExitCode::from(EXIT_BURROW);
+        if let Err(code) = protect_binary() {
+            return code;
         }
     }
     let log = (cli.log.clone(), cli.log_format);
