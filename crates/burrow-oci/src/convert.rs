@@ -534,6 +534,8 @@ struct Options {
     recursive_clear: u64,
     propagation: Vec<u64>,
     data: Vec<String>,
+    /// `tmpcopyup`: fill the new tmpfs with what the directory held.
+    copy_up: bool,
 }
 
 /// Mount options that are `MS_*` flags: name, flags set, flags cleared.
@@ -599,7 +601,7 @@ const RECURSIVE_OPTIONS: [(&str, u64, u64); 14] = [
 ];
 
 /// Options other runtimes know that burrow refuses by name.
-const UNSUPPORTED_OPTIONS: [&str; 5] = ["tmpcopyup", "idmap", "ridmap", "recursive", "copy-symlink"];
+const UNSUPPORTED_OPTIONS: [&str; 4] = ["idmap", "ridmap", "recursive", "copy-symlink"];
 
 /// Every mount option name burrow honours (for `features`); anything else
 /// that is not refused is passed to the file system as data.
@@ -609,6 +611,7 @@ pub fn mount_option_names() -> Vec<&'static str> {
         .map(|o| o.0)
         .chain(PROPAGATION_OPTIONS.iter().map(|o| o.0))
         .chain(RECURSIVE_OPTIONS.iter().map(|o| o.0))
+        .chain(["tmpcopyup"])
         .collect()
 }
 
@@ -623,6 +626,8 @@ fn options(field: &str, opts: &[String]) -> Result<Options> {
             o.recursive_clear = (o.recursive_clear | clear) & !set;
         } else if let Some((_, flags)) = PROPAGATION_OPTIONS.iter().find(|f| f.0 == opt) {
             o.propagation.push(*flags);
+        } else if opt == "tmpcopyup" {
+            o.copy_up = true;
         } else if UNSUPPORTED_OPTIONS.contains(&opt.as_str()) {
             return refuse(field, format!("mount option {opt:?} is not supported yet"));
         } else {
@@ -685,6 +690,7 @@ fn mount(i: usize, m: &oci_spec::runtime::Mount, bundle: &Path, cgroups: CgroupV
         recursive_clear: opts.recursive_clear,
         data,
         propagation: opts.propagation,
+        copy_up: opts.copy_up,
     }])
 }
 
@@ -720,6 +726,7 @@ fn cgroup_mounts(dest: &Path, flags: u64, view: CgroupView<'_>) -> Result<Vec<Mo
         recursive_clear: 0,
         data: data.into(),
         propagation: Vec::new(),
+        copy_up: false,
     };
     let fs_flags = flags & !libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
     let ro = flags & libc::MS_RDONLY;

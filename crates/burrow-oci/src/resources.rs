@@ -76,7 +76,19 @@ pub fn apply(resources: Option<&LinuxResources>, devices: &[LinuxDevice], leaves
                 }
             }
             for d in &rules {
-                write(dir, if d.allow() { "devices.allow" } else { "devices.deny" }, &rule(d))?;
+                match write(dir, if d.allow() { "devices.allow" } else { "devices.deny" }, &rule(d)) {
+                    // An allow rule wider than the parent cgroup permits
+                    // (`a *:* rwm` for --privileged, below a restricted
+                    // parent) leaves what the parent allows: a warning, as
+                    // the node rules above.
+                    Err(OciError::Io { error, .. }) if d.allow() && error.raw_os_error() == Some(libc::EPERM) => {
+                        tracing::warn!(
+                            "the parent devices cgroup refuses {:?}; the container gets what it allows",
+                            rule(d)
+                        )
+                    }
+                    other => other?,
+                }
             }
             for allowed in ALWAYS_ALLOWED {
                 write(dir, "devices.allow", allowed)?;

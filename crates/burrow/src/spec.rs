@@ -100,6 +100,9 @@ pub enum Mount {
         data: String,
         /// Propagation changes to make afterwards, in order.
         propagation: Vec<u64>,
+        /// For a new file system (a tmpfs): copy what the directory held
+        /// into it first, keeping modes and owners (OCI's `tmpcopyup`).
+        copy_up: bool,
     },
     /// Create a device node with `mknod` (needs real root: a user namespace
     /// cannot; bind one with [`Mount::Device`] there instead).

@@ -45,6 +45,7 @@ fn generic_mounts_take_flags_data_and_binds() {
             recursive_set: 0,
             recursive_clear: 0,
             propagation: vec![libc::MS_PRIVATE],
+            copy_up: false,
         })
         .mount(Mount::Generic {
             source: data.path().to_path_buf(),
@@ -56,6 +57,7 @@ fn generic_mounts_take_flags_data_and_binds() {
             recursive_clear: 0,
             data: String::new(),
             propagation: Vec::new(),
+            copy_up: false,
         });
     let script = "grep ' /scratch ' /proc/mounts > /out/scratch; stat -c %a /scratch >> /out/scratch; \
                   cat /data/f > /out/data; touch /data/g 2>/dev/null; echo $? >> /out/data";
@@ -151,6 +153,7 @@ fn without_essentials_only_the_listed_mounts_exist() {
         recursive_clear: 0,
         data: String::new(),
         propagation: Vec::new(),
+        copy_up: false,
     });
     assert_eq!(
         sh(b, "ls -A /dev | wc -l > /out/dev; test -d /sys; echo $? >> /out/dev"),
@@ -217,6 +220,7 @@ fn sysfs_for_a_joined_network_namespace() {
             recursive_clear: 0,
             data: String::new(),
             propagation: Vec::new(),
+            copy_up: false,
         });
     let script = "readlink /proc/self/ns/net > /out/net; grep ' /sys ' /proc/mounts > /out/sys; \
                   test -d /sys/class/net/lo; echo $? >> /out/sys";
@@ -336,4 +340,42 @@ fn the_payload_starts_in_its_cgroups() {
         );
         assert_eq!(line(&|c| c.is_empty()), v2.relative, "{case}: v2\n{seen}");
     }
+}
+
+/// A tmpfs with `copy_up` starts with what the directory held (files,
+/// links, subdirectories, modes) and takes writes that never reach the
+/// directory underneath.
+#[test]
+fn a_copied_up_tmpfs_starts_with_the_directory_contents() {
+    let out = Scratch::new();
+    let data = Scratch::new();
+    std::fs::create_dir(data.path().join("sub")).unwrap();
+    std::fs::write(data.path().join("sub/file"), "held").unwrap();
+    std::os::unix::fs::symlink("sub/file", data.path().join("link")).unwrap();
+    std::fs::set_permissions(
+        data.path().join("sub"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o751),
+    )
+    .unwrap();
+    let b = sandbox(&out).bind_ro(data.path(), "/data").mount(Mount::Generic {
+        source: "tmpfs".into(),
+        destination: "/data".into(),
+        fstype: "tmpfs".into(),
+        flags: libc::MS_NOSUID | libc::MS_NODEV,
+        clear: 0,
+        recursive_set: 0,
+        recursive_clear: 0,
+        data: String::new(),
+        propagation: Vec::new(),
+        copy_up: true,
+    });
+    let script = "cat /data/link > /out/read; stat -c %a /data/sub > /out/mode; \
+                  echo new > /data/sub/file && cat /data/sub/file > /out/written; \
+                  grep ' /data ' /proc/mounts | cut -d' ' -f3 | tail -1 > /out/fs";
+    assert_eq!(sh(b, script), ExitStatus::Exited(0));
+    assert_eq!(out.read("read"), "held");
+    assert_eq!(out.read("mode").trim(), "751");
+    assert_eq!(out.read("written"), "new\n");
+    assert_eq!(out.read("fs").trim(), "tmpfs");
+    assert_eq!(std::fs::read_to_string(data.path().join("sub/file")).unwrap(), "held");
 }

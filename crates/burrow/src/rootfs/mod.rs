@@ -6,6 +6,7 @@
 //! cloned into, after propagation has been made private, so nothing here can
 //! touch the host's mount table.
 
+mod copy_up;
 mod dev;
 pub use dev::DEVICES;
 mod pivot;
@@ -352,6 +353,7 @@ fn mount_generic(root: &RootDir, op: &Mount, source: Option<&Source>) -> Result<
         recursive_clear,
         data,
         propagation,
+        copy_up,
     } = op
     else {
         return Ok(());
@@ -368,6 +370,14 @@ fn mount_generic(root: &RootDir, op: &Mount, source: Option<&Source>) -> Result<
         }
     } else {
         let target = root.mount_target(destination, Kind::Dir, Step::Mount)?;
+        // What to copy up, opened before the new file system hides it.
+        let original = match copy_up {
+            true => Some(
+                root.open_dir(destination)
+                    .map_err(|e| fail(e, "cannot open for copying up"))?,
+            ),
+            false => None,
+        };
         let data = (!data.is_empty()).then_some(data.as_str());
         let mounted = mount(
             Some(name.as_path()),
@@ -388,6 +398,12 @@ fn mount_generic(root: &RootDir, op: &Mount, source: Option<&Source>) -> Result<
                     .map_err(|e| fail(e, "cannot set the flags of"))?;
             }
             other => other.map_err(|e| fail(e, &format!("cannot mount {fstype} on")))?,
+        }
+        if let Some(original) = original {
+            let copy = root
+                .open_dir(destination)
+                .and_then(|new| copy_up::copy_tree(original.as_fd(), new.as_fd()));
+            copy.map_err(|e| fail(e, "cannot copy the directory's contents up into"))?;
         }
     }
     let (set, clear) = mount_attrs(*recursive_set, *recursive_clear);

@@ -59,6 +59,13 @@ impl RootDir {
         sys::openat_in_root(self.fd.as_fd(), &c, libc::O_PATH)
     }
 
+    /// Open the directory `dest` (absolute, inside the root) for reading.
+    pub fn open_dir(&self, dest: &Path) -> Result<OwnedFd, Errno> {
+        let rel = relative(dest);
+        let c = CString::new(rel.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)?;
+        sys::openat_in_root(self.fd.as_fd(), &c, libc::O_RDONLY | libc::O_DIRECTORY)
+    }
+
     /// Open `dest`, creating it (and missing parents, as directories) when
     /// it does not exist. A dangling symlink on the way is followed inside
     /// the root, and what it names is created there.
