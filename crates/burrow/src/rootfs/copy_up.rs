@@ -5,7 +5,7 @@
 //! source is the container's own (untrusted) tree, and nothing it holds can
 //! lead the copy outside the new tmpfs.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 
 use nix::errno::Errno;
 use nix::fcntl::{AtFlags, OFlag};
@@ -52,13 +52,13 @@ fn copy_entries(from: BorrowedFd<'_>, to: BorrowedFd<'_>, depth: u32) -> Result<
             let dst = open(to, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty())?;
             copy_entries(src.as_fd(), dst.as_fd(), depth + 1)?;
         } else if kind == SFlag::S_IFREG {
-            let src: std::fs::File = OwnedFd::from(open(from, OFlag::O_RDONLY, Mode::empty())?).into();
+            let src: std::fs::File = open(from, OFlag::O_RDONLY, Mode::empty())?.into();
             let dst = open(
                 to,
                 OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL,
                 Mode::from_bits_truncate(0o600),
             )?;
-            let mut dst: std::fs::File = OwnedFd::from(dst).into();
+            let mut dst: std::fs::File = dst.into();
             std::io::copy(&mut &src, &mut dst).map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
         } else if kind == SFlag::S_IFLNK {
             let target = nix::fcntl::readlinkat(from, name)?;
