@@ -28,11 +28,15 @@ command -v runc >/dev/null || packages+=(runc)                 # the OCI tests r
 [ -x /usr/bin/python3 ] || packages+=(python3-minimal)         # run inside a container (host /usr)
 [ -x /usr/bin/script ] || packages+=(bsdutils)                 # a terminal for the tty tests
 command -v ps >/dev/null || packages+=(procps)                 # `burrow ps`, the leftover check
+command -v podman >/dev/null || packages+=(podman)             # engines drive burrow end to end
+command -v containerd >/dev/null || packages+=(containerd)     # (and ctr, and the runc shim v2)
+command -v catatonit >/dev/null || packages+=(catatonit)       # podman's pod infra (pause) image
+command -v iptables-save >/dev/null || packages+=(iptables)    # podman's default network; leftovers
 if [ ${#packages[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
-echo "ok: busybox newuidmap runuser unshare mount useradd runc python3 script ps"
+echo "ok: busybox newuidmap runuser unshare mount useradd runc python3 script ps podman containerd catatonit iptables"
 
 say "the unprivileged test user"
 if ! id burrowtest >/dev/null 2>&1; then
@@ -57,7 +61,13 @@ fi
 
 say "tests"
 leftovers() {
-    find "${TMPDIR:-/tmp}" -maxdepth 1 \( -name 'burrow-root.*' -o -name 'burrow-test.*' -o -name 'burrow-cli-*' \) 2>/dev/null
+    find "${TMPDIR:-/tmp}" -maxdepth 1 \( -name 'burrow-root.*' -o -name 'burrow-test.*' -o -name 'burrow-cli-*' -o -name 'burrow-e2e.*' \) 2>/dev/null
+    # what the engine suite's podman and containerd could leave: daemons,
+    # firewall rules and the bridge of podman's default network, state
+    ps -e -o stat=,comm= | awk '$1 !~ /^Z/ && $2 ~ /^(conmon|containerd|containerd-shim|catatonit|podman)$/ {print "process: " $2}'
+    iptables-save 2>/dev/null | grep -E '^-A|^:CNI' | sed 's/^/iptables: /'
+    ip -o link show 2>/dev/null | grep -o 'cni-podman[0-9]*' | sed 's/^/link: /'
+    ls -d /var/lib/cni /var/lib/containers 2>/dev/null
     # cgroups the OCI tests made for their containers
     find /sys/fs/cgroup -mindepth 1 -maxdepth 6 -type d 2>/dev/null
 } 

@@ -179,7 +179,7 @@ pub fn make(dirs: &[PathBuf], warn: bool) -> Result<Made> {
         }
         match result {
             Ok(()) => made.leaves.push(dir.clone()),
-            Err(e) if !nix::unistd::geteuid().is_root() && e.kind() == std::io::ErrorKind::PermissionDenied => {
+            Err(e) if !burrow::is_host_root() && e.kind() == std::io::ErrorKind::PermissionDenied => {
                 skipped.push(dir.display().to_string())
             }
             Err(e) => {

@@ -169,7 +169,7 @@ pub fn to_spec(
         _ => 0,
     });
     let cgroups = CgroupView {
-        rootless: !nix::unistd::geteuid().is_root(),
+        rootless: !burrow::is_host_root(),
         own_namespace: linux
             .namespaces()
             .as_ref()
@@ -190,7 +190,7 @@ pub fn to_spec(
         .collect();
     // Real root makes device nodes; in a user namespace they are bound from
     // the host's node of the same path.
-    let can_mknod = nix::unistd::geteuid().is_root()
+    let can_mknod = burrow::is_host_root()
         && !linux
             .namespaces()
             .clone()

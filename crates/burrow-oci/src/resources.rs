@@ -99,7 +99,7 @@ pub fn apply(resources: Option<&LinuxResources>, devices: &[LinuxDevice], leaves
         None => {
             // (Loading one needs root; a user namespace cannot open host
             // devices it was not given anyway.)
-            let v2 = cgroups::v2_leaf(leaves).filter(|_| nix::unistd::geteuid().is_root());
+            let v2 = cgroups::v2_leaf(leaves).filter(|_| burrow::is_host_root());
             if let Some(dir) = v2 {
                 crate::device_filter::attach(dir, &device_rules(devices, &rules))?;
             } else if !rules.is_empty() {

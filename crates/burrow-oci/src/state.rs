@@ -37,10 +37,10 @@ impl Store {
     }
 
     /// The default root: `/run/burrow`, or `$XDG_RUNTIME_DIR/burrow` when
-    /// unprivileged.
+    /// unprivileged (also as root of a rootless engine's user namespace).
     pub fn default_root() -> PathBuf {
         match std::env::var_os("XDG_RUNTIME_DIR") {
-            Some(dir) if !nix::unistd::geteuid().is_root() => PathBuf::from(dir).join("burrow"),
+            Some(dir) if !burrow::is_host_root() => PathBuf::from(dir).join("burrow"),
             _ => PathBuf::from("/run/burrow"),
         }
     }

@@ -102,8 +102,8 @@ pub use landlock::Landlock;
 pub use namespace::{Namespace, NamespaceSet};
 pub use pidfd::{open_pidfd, signal_pidfd};
 pub use probe::{
-    cgroup_layout, probe, setgroups_supported, unprivileged_user_namespace_supported, user_namespace_supported,
-    CgroupLayout, Probe,
+    cgroup_layout, is_host_root, probe, setgroups_supported, unprivileged_user_namespace_supported,
+    user_namespace_supported, CgroupLayout, Probe,
 };
 pub use reexec::{ensure_sealed_copy, running_from_sealed_copy};
 pub use run::{run, run_with, run_with_hook, run_with_pause, FORWARDED_SIGNALS};

@@ -11,6 +11,21 @@ pub fn user_namespace_supported() -> bool {
     Path::new("/proc/self/ns/user").exists()
 }
 
+/// Whether this process is root of the host: uid 0 in the initial user
+/// namespace, with the privileges that brings over the host's files,
+/// devices and cgroups. Root inside a user namespace (an engine's rootless
+/// mode, such as rootless podman running burrow) is not. Looked up once.
+pub fn is_host_root() -> bool {
+    static HOST_ROOT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HOST_ROOT.get_or_init(|| {
+        // The initial user namespace maps every id to itself.
+        let initial = std::fs::read_to_string("/proc/self/uid_map")
+            .map(|map| map.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"])
+            .unwrap_or(true);
+        nix::unistd::geteuid().is_root() && initial
+    })
+}
+
 /// Whether unprivileged users may create user namespaces.
 ///
 /// Reads Debian's `kernel.unprivileged_userns_clone` switch when present

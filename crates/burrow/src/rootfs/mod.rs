@@ -141,7 +141,7 @@ fn mount_essentials(spec: &ContainerSpec, root: &RootDir, sources: &Sources) -> 
     // Real root, in no user namespace of the container's, may mknod.
     let mknod = !spec.namespaces.contains(Namespace::User)
         && !spec.join.iter().any(|(ns, _)| *ns == Namespace::User)
-        && nix::unistd::Uid::effective().is_root();
+        && crate::probe::is_host_root();
     dev::populate(root, sources, mknod)
 }
 
