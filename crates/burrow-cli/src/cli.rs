@@ -67,28 +67,52 @@ pub enum Command {
     /// Example: burrow probe --json
     Probe(ProbeArgs),
     /// OCI: set up a container from a bundle; it waits for `start`.
+    ///
+    /// Example: burrow create --bundle ./box --pid-file box.pid mybox
     Create(CreateArgs),
     /// OCI: let a created container run its process.
+    ///
+    /// Example: burrow start mybox
     Start(IdArg),
     /// OCI: print a container's state as JSON.
+    ///
+    /// Example: burrow state mybox
     State(IdArg),
     /// OCI: send a signal (default TERM) to a container.
+    ///
+    /// Example: burrow kill --all mybox KILL
     Kill(KillArgs),
     /// OCI: remove a container (--force kills a running one).
+    ///
+    /// Example: burrow delete --force mybox
     Delete(DeleteArgs),
     /// OCI: list containers.
+    ///
+    /// Example: burrow list --format json
     List(ListArgs),
     /// OCI: write a default config.json to the bundle.
+    ///
+    /// Example: burrow spec --rootless --bundle ./box
     Spec(SpecArgs),
     /// OCI: run another process in a running container.
+    ///
+    /// Example: burrow exec --tty --console-socket tty.sock mybox sh
     Exec(ExecArgs),
     /// OCI: list a container's processes.
+    ///
+    /// Example: burrow ps --format json mybox
     Ps(PsArgs),
     /// OCI: print what this build supports, as JSON.
+    ///
+    /// Example: burrow features | jq .mountOptions
     Features,
     /// OCI: freeze every process of a running container.
+    ///
+    /// Example: burrow pause mybox
     Pause(IdArg),
     /// OCI: thaw a paused container.
+    ///
+    /// Example: burrow resume mybox
     Resume(IdArg),
     /// OCI: change a live container's resource limits.
     ///
@@ -96,7 +120,33 @@ pub enum Command {
     Update(UpdateArgs),
     /// OCI: print a container's resource statistics and OOM events as JSON
     /// lines, until it stops (--stats: once).
+    ///
+    /// Example: burrow events --interval 1s mybox
     Events(EventsArgs),
+    /// Print a shell completion script (bash, zsh or fish) to stdout.
+    ///
+    /// Example: burrow completions bash > /etc/bash_completion.d/burrow
+    Completions(CompletionsArgs),
+    /// Write man pages, burrow.1 and one per command, into a directory.
+    ///
+    /// Example: burrow man /usr/local/share/man/man1
+    Man(ManArgs),
+}
+
+/// `completions`: which shell.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// bash, zsh, fish (or elvish, powershell).
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+/// `man`: where to write the pages.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The directory (made if missing).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
 }
 
 /// `update`: runc's flags, or a linux.resources JSON.

@@ -2,6 +2,7 @@
 //! `burrow::ContainerSpec` (or an excursion) and prints results.
 
 mod cli;
+mod docs;
 mod enter;
 mod env;
 mod oci;
@@ -101,6 +102,8 @@ fn main() -> ExitCode {
         },
         cli::Command::Enter(args) => enter::main(args),
         cli::Command::Probe(args) => probe::main(args),
+        cli::Command::Completions(args) => docs::completions(args.shell),
+        cli::Command::Man(args) => docs::man_pages(&args.dir),
         _ => oci::main(cli),
     };
     match result {

@@ -1243,3 +1243,77 @@ fn find_dir(dir: &Path, name: &str, depth: u32) -> Option<PathBuf> {
     }
     None
 }
+
+/// Shell completions come from the command line's definition, for bash,
+/// zsh and fish; the bash script is valid bash.
+#[test]
+fn completions_are_generated_for_each_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F _burrow"),
+        ("zsh", "#compdef burrow"),
+        ("fish", "complete -c burrow"),
+    ] {
+        let out = run(As::Caller, &["completions", shell]);
+        assert!(
+            out.status.success() && stdout(&out).contains(marker),
+            "{shell}: {}",
+            stderr(&out)
+        );
+        assert!(
+            stdout(&out).contains("update") && stdout(&out).contains("pid-file"),
+            "{shell}"
+        );
+    }
+    let script = stdout(&run(As::Caller, &["completions", "bash"]));
+    let check = Command::new("bash")
+        .args(["-n", "-c", &script])
+        .output()
+        .expect("bash runs");
+    assert!(check.status.success(), "{}", stderr(&check));
+    let out = run(As::Caller, &["completions", "tcsh"]);
+    assert_eq!(out.status.code(), Some(2), "an unknown shell is a usage error");
+}
+
+/// `burrow man DIR` writes a page for burrow and one per command.
+#[test]
+fn man_pages_are_generated_for_every_command() {
+    let dir = Scratch::new();
+    let out = run(As::Caller, &["man", dir.path().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for page in [
+        "burrow",
+        "burrow-run",
+        "burrow-create",
+        "burrow-exec",
+        "burrow-update",
+        "burrow-completions",
+    ] {
+        let text = std::fs::read_to_string(dir.path().join(format!("{page}.1"))).unwrap_or_default();
+        assert!(text.starts_with(".ie") || text.contains(".TH"), "{page}.1: {text:.200}");
+        assert!(
+            text.contains(&page.to_uppercase()) || text.contains(page),
+            "{page}.1 names itself"
+        );
+    }
+}
+
+/// Every command's --help ends its description with an example.
+#[test]
+fn every_command_has_an_example_in_its_help() {
+    let top = stdout(&run(As::Caller, &["--help"]));
+    let commands: Vec<String> = top
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        // (a wrapped description continues with deeper indentation)
+        .filter(|l| !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .filter(|c| c != "help")
+        .collect();
+    assert!(commands.len() > 15, "{top}");
+    for command in commands {
+        let help = stdout(&run(As::Caller, &[&command, "--help"]));
+        assert!(help.contains("Example: burrow "), "{command} --help:\n{help}");
+    }
+}
