@@ -67,7 +67,7 @@ leftovers() {
     ps -e -o stat=,comm= | awk '$1 !~ /^Z/ && $2 ~ /^(conmon|containerd|containerd-shim|catatonit|podman)$/ {print "process: " $2}'
     iptables-save 2>/dev/null | grep -E '^-A|^:CNI' | sed 's/^/iptables: /'
     ip -o link show 2>/dev/null | grep -o 'cni-podman[0-9]*' | sed 's/^/link: /'
-    ls -d /var/lib/cni /var/lib/containers 2>/dev/null
+    ls -d /var/lib/cni /var/lib/containers /run/containerd /run/containers /run/libpod 2>/dev/null
     # cgroups the OCI tests made for their containers
     find /sys/fs/cgroup -mindepth 1 -maxdepth 6 -type d 2>/dev/null
 } 

@@ -155,6 +155,9 @@ struct HostBefore {
     /// `/var/lib/containers` (podman keeps a blob cache there whatever
     /// its storage configuration says).
     containers_state: bool,
+    /// `/run/containerd` (containerd 1.6's shims put their sockets in
+    /// `/run/containerd/s` whatever its configuration says).
+    containerd_run: bool,
     /// cgroup hierarchies that had a `libpod_parent` already.
     libpod_parent: Vec<PathBuf>,
 }
@@ -249,7 +252,14 @@ impl Env {
             self.burrow.display().to_string(),
             "--runc-root".into(),
             self.work.join("containerd/burrow").display().to_string(),
+            "--fifo-dir".into(),
+            self.fifo_dir(),
         ]
+    }
+
+    /// Where ctr keeps the IO FIFOs (not /run/containerd/fifo).
+    fn fifo_dir(&self) -> String {
+        self.work.join("containerd/fifo").display().to_string()
     }
 }
 
@@ -338,6 +348,7 @@ fn host_before() -> HostBefore {
         bridge: Path::new("/sys/class/net/cni-podman0").exists(),
         cni_state: Path::new("/var/lib/cni").exists(),
         containers_state: Path::new("/var/lib/containers").exists(),
+        containerd_run: Path::new("/run/containerd").exists(),
         libpod_parent,
     }
 }
@@ -516,6 +527,9 @@ fn tear_down() {
     }
     if !env.host.containers_state {
         let _ = std::fs::remove_dir_all("/var/lib/containers");
+    }
+    if !env.host.containerd_run {
+        let _ = std::fs::remove_dir_all("/run/containerd");
     }
     // The scratch directory (the suite's mounts go with its namespace).
     let _ = sh(&format!(
@@ -996,9 +1010,12 @@ fn ctr_task_exec_ps_pause_resume_kill_delete() -> Result<(), Failed> {
     );
     e.ctr(&refs(&args)).ok()?;
     let result = (|| {
+        let fifo = e.fifo_dir();
         e.ctr(&[
             "task",
             "exec",
+            "--fifo-dir",
+            &fifo,
             "--exec-id",
             "x1",
             id,
@@ -1007,7 +1024,7 @@ fn ctr_task_exec_ps_pause_resume_kill_delete() -> Result<(), Failed> {
             "echo in-exec; exit 3",
         ])
         .expect(3, "in-exec\n")?;
-        let tty = e.ctr_in_terminal(&["task", "exec", "-t", "--exec-id", "x2", id, "tty"]);
+        let tty = e.ctr_in_terminal(&["task", "exec", "--fifo-dir", &fifo, "-t", "--exec-id", "x2", id, "tty"]);
         if !tty.stdout.contains("/dev/pts/") {
             return Err(format!("task exec -t should run on a terminal:\n{tty}").into());
         }
