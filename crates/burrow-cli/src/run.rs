@@ -313,15 +313,7 @@ fn default_root(
 
 /// Parse `INSIDE:OUTSIDE:COUNT`.
 fn parse_map(flag: &str, s: &str) -> Result<burrow::IdMap> {
-    let numbers: Vec<u32> = s
-        .split(':')
-        .map(str::parse)
-        .collect::<Result<_, _>>()
-        .unwrap_or_default();
-    match numbers[..] {
-        [inside, outside, count] if count > 0 => Ok(burrow::IdMap::new(inside, outside, count)),
-        _ => bail!("{flag} {s}: expected INSIDE:OUTSIDE:COUNT, three numbers with COUNT > 0"),
-    }
+    s.parse().map_err(|e| anyhow::anyhow!("{flag} {s}: {e}"))
 }
 
 /// Parse `SRC[=DST]`: SRC must exist (relative to here is fine), DST must be

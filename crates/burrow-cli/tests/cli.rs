@@ -478,6 +478,35 @@ fn ctrl_c_ends_the_container_with_the_signals_status() {
     assert!(tmp.is_empty());
 }
 
+/// SIGTERM, SIGHUP, SIGINT and SIGQUIT sent to `burrow run` reach the
+/// payload, whose handler runs; burrow exits with the payload's status.
+#[test]
+fn each_forwarded_signal_reaches_the_payload() {
+    use nix::sys::signal::Signal;
+    for (signal, name) in [
+        (Signal::SIGTERM, "TERM"),
+        (Signal::SIGHUP, "HUP"),
+        (Signal::SIGINT, "INT"),
+        (Signal::SIGQUIT, "QUIT"),
+    ] {
+        let tmp = Scratch::new();
+        let script = format!("trap 'echo got-{name}; exit 7' {name}; while :; do sleep 0.05; done");
+        let runner = burrow(As::Caller, &tmp, &["run", "--", "sh", "-c", &script])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let sleeper = Sleeper {
+            runner: Some(runner),
+            pid: 0,
+        };
+        wait_for_sleep_under(sleeper.runner_pid());
+        sleeper.signal_runner(signal);
+        let out = sleeper.finish();
+        assert_eq!(out.status.code(), Some(7), "{name}: {}", stderr(&out));
+        assert_eq!(stdout(&out), format!("got-{name}\n"), "{name}");
+    }
+}
+
 #[test]
 fn ctrl_c_reaches_a_payload_that_handles_it() {
     let tmp = Scratch::new();

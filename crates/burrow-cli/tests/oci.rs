@@ -2711,13 +2711,18 @@ fn ptracer_inside_the_container() {
             // stop the process for good after we detach.
             // SAFETY: ptrace with a pid and null pointers; no memory of ours.
             if unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, null, null) } == 0 {
-                let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
-                if !exe.ends_with("busybox") {
-                    attached_runtime.push(format!("{pid}: {}", exe.display()));
-                }
                 // SAFETY: as above, for a process we have seized.
-                if unsafe { libc::ptrace(libc::PTRACE_INTERRUPT, pid, null, null) } == 0 {
-                    let _ = nix::sys::wait::waitpid(target, Some(nix::sys::wait::WaitPidFlag::__WALL));
+                let stopped = unsafe { libc::ptrace(libc::PTRACE_INTERRUPT, pid, null, null) } == 0
+                    && nix::sys::wait::waitpid(target, Some(nix::sys::wait::WaitPidFlag::__WALL))
+                        .is_ok_and(|s| !matches!(s, nix::sys::wait::WaitStatus::Exited(..)));
+                // Stopped, it can neither exec nor exit: what it runs now is
+                // what we got hold of. (One that exited meanwhile was a
+                // short-lived payload: nothing of burrow's is ever seizable.)
+                let exe = std::fs::read_link(format!("/proc/{pid}/exe"));
+                match exe {
+                    Ok(exe) if !exe.ends_with("busybox") => attached_runtime.push(format!("{pid}: {}", exe.display())),
+                    Err(e) if stopped => attached_runtime.push(format!("{pid}: exe unreadable ({e})")),
+                    _ => {}
                 }
                 // SAFETY: as above.
                 unsafe { libc::ptrace(libc::PTRACE_DETACH, pid, null, null) };

@@ -14,7 +14,15 @@ use crate::error::{OciError, Result};
 pub fn load(bundle: &Path) -> Result<Spec> {
     let path = bundle.join("config.json");
     let text = std::fs::read_to_string(&path).map_err(|e| OciError::Bundle(format!("{}: {e}", path.display())))?;
-    let config: Spec = serde_json::from_str(&text).map_err(|e| OciError::Bundle(format!("{}: {e}", path.display())))?;
+    parse_config(&text).map_err(|e| match e {
+        OciError::Bundle(reason) => OciError::Bundle(format!("{}: {reason}", path.display())),
+        other => other,
+    })
+}
+
+/// Parse the text of a `config.json` (JSON, then its `ociVersion`).
+pub fn parse_config(text: &str) -> Result<Spec> {
+    let config: Spec = serde_json::from_str(text).map_err(|e| OciError::Bundle(e.to_string()))?;
     check_version(config.version())?;
     Ok(config)
 }

@@ -71,7 +71,7 @@ pub fn send(stream: &mut UnixStream, message: &Message) -> Result<()> {
 }
 
 /// Receive one message; `Ok(None)` at end of file.
-pub fn recv(stream: &mut UnixStream) -> Result<Option<Message>> {
+pub fn recv(stream: &mut impl Read) -> Result<Option<Message>> {
     let mut len = [0u8; 4];
     match read_full(stream, &mut len)? {
         0 => return Ok(None),
@@ -91,7 +91,7 @@ pub fn recv(stream: &mut UnixStream) -> Result<Option<Message>> {
         .map_err(|e| Error::Channel(format!("undecodable message: {e}")))
 }
 
-fn read_full(stream: &mut UnixStream, buf: &mut [u8]) -> Result<usize> {
+fn read_full(stream: &mut impl Read, buf: &mut [u8]) -> Result<usize> {
     let mut got = 0;
     while got < buf.len() {
         match stream.read(&mut buf[got..]) {

@@ -33,6 +33,28 @@ impl IdMap {
     }
 }
 
+impl std::str::FromStr for IdMap {
+    type Err = String;
+
+    /// `INSIDE:OUTSIDE:COUNT`, three numbers with `COUNT > 0` whose ranges
+    /// stay within 32 bits, as `burrow run --uid-map` takes them.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let numbers: Vec<u32> = s
+            .split(':')
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .unwrap_or_default();
+        match numbers[..] {
+            [inside, outside, count]
+                if count > 0 && inside.checked_add(count - 1).is_some() && outside.checked_add(count - 1).is_some() =>
+            {
+                Ok(IdMap::new(inside, outside, count))
+            }
+            _ => Err("expected INSIDE:OUTSIDE:COUNT, three numbers with COUNT > 0 and ranges within 32 bits".into()),
+        }
+    }
+}
+
 /// Which of the two maps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {

@@ -117,3 +117,22 @@ pub use terminal::Terminal;
 
 /// The device nodes the container's `/dev` gets from the host, when present.
 pub use rootfs::DEVICES;
+
+/// Entry points for the fuzz targets (`fuzz/`) and the bounded fuzz tests:
+/// decoders of untrusted input, reachable without a container.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Decode `bytes` as parent/child channel frames until the end, an
+    /// error, or 64 frames. Never panics; returns how many decoded.
+    pub fn channel_frames(bytes: &[u8]) -> usize {
+        let mut input = bytes;
+        let mut decoded = 0;
+        while decoded < 64 {
+            match crate::channel::recv(&mut input) {
+                Ok(Some(_)) => decoded += 1,
+                Ok(None) | Err(_) => break,
+            }
+        }
+        decoded
+    }
+}
