@@ -67,6 +67,11 @@ fn place(
     intended: &[PathBuf],
     resources: Option<&(oci_spec::runtime::LinuxResources, Vec<oci_spec::runtime::LinuxDevice>)>,
 ) -> Result<()> {
+    // Recorded before they exist: a create killed while making them leaves
+    // a record that `delete --force` removes them by (rmdir only: one
+    // that was there before and is in use stays).
+    record.cgroups = intended.to_vec();
+    store.save(record)?;
     let made = cgroups::make(intended, record.cgroups_asked_for)?;
     record.cgroups = made.created;
     record.placement = made.leaves;

@@ -1,0 +1,260 @@
+//! Faults: `create` killed with SIGKILL at every moment of its work, state
+//! that cannot be written (a full disk, a read-only state directory), and
+//! two commands racing on one id. Afterwards `state` says something true,
+//! `delete --force` removes everything, and nothing is left behind.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A scratch directory with a busybox bundle, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Self {
+        let dir = nix::unistd::mkdtemp(&std::env::temp_dir().join("burrow-test.XXXXXX")).expect("mkdtemp");
+        let bundle = dir.join("bundle");
+        std::fs::create_dir_all(bundle.join("rootfs/bin")).unwrap();
+        if std::fs::hard_link("/bin/busybox", bundle.join("rootfs/bin/busybox")).is_err() {
+            std::fs::copy("/bin/busybox", bundle.join("rootfs/bin/busybox")).expect("busybox-static is installed");
+        }
+        for applet in ["sh", "sleep"] {
+            std::os::unix::fs::symlink("busybox", bundle.join("rootfs/bin").join(applet)).unwrap();
+        }
+        let scratch = Scratch(dir);
+        let out = scratch.burrow(&["spec", "--bundle", bundle.to_str().unwrap()]);
+        assert!(out.status.success());
+        let path = bundle.join("config.json");
+        let mut config: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        config["process"]["terminal"] = false.into();
+        config["process"]["args"] = serde_json::json!(["sleep", "1000"]);
+        std::fs::write(&path, serde_json::to_vec(&config).unwrap()).unwrap();
+        scratch
+    }
+
+    fn bundle(&self) -> String {
+        self.0.join("bundle").display().to_string()
+    }
+
+    fn state(&self) -> PathBuf {
+        self.0.join("state")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_burrow"));
+        cmd.arg("--root")
+            .arg(self.state())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        cmd
+    }
+
+    /// Run to the end; stdio through files (a created container keeps
+    /// the runtime's stdio open).
+    fn burrow(&self, args: &[&str]) -> Output {
+        let log = self.0.join("log");
+        let file = std::fs::File::create(&log).unwrap();
+        let status = self.command(args).stderr(file).status().unwrap();
+        let stderr = std::fs::read(&log).unwrap_or_default();
+        Output {
+            status,
+            stdout: Vec::new(),
+            stderr,
+        }
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        for entry in std::fs::read_dir(self.state()).into_iter().flatten().flatten() {
+            let id = entry.file_name().to_string_lossy().into_owned();
+            let _ = self.burrow(&["delete", "--force", &id]);
+        }
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The container cgroups of this host (leaf directories named after ids).
+fn cgroups_named(prefix: &str) -> Vec<PathBuf> {
+    let out = Command::new("find")
+        .args([
+            "/sys/fs/cgroup",
+            "-mindepth",
+            "1",
+            "-maxdepth",
+            "6",
+            "-type",
+            "d",
+            "-name",
+        ])
+        .arg(format!("{prefix}*"))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(PathBuf::from)
+        .collect()
+}
+
+/// `create` killed at 0, 1, 2, … ms into its work (which spans id maps,
+/// cgroups, mounts, the pid file and the state): each time, `state` either
+/// refuses the id or reports a status, and `delete --force` leaves no
+/// state, cgroup or process behind.
+#[test]
+fn create_killed_at_any_moment_is_cleaned_by_delete_force() {
+    let scratch = Scratch::new();
+    let prefix = format!("fault-{}-", std::process::id());
+    // How long a whole create takes here, to spread the kills over it.
+    let started = Instant::now();
+    let probe = format!("{prefix}probe");
+    assert!(scratch
+        .burrow(&["create", "--bundle", &scratch.bundle(), &probe])
+        .status
+        .success());
+    let whole = started.elapsed().max(Duration::from_millis(5));
+    assert!(scratch.burrow(&["delete", "--force", &probe]).status.success());
+    let steps = 40u32;
+    let mut outcomes = std::collections::BTreeMap::<String, u32>::new();
+    for step in 0..steps {
+        let id = format!("{prefix}{step}");
+        let pid_file = scratch.0.join(format!("{id}.pid"));
+        let mut child = scratch
+            .command(&[
+                "create",
+                "--bundle",
+                &scratch.bundle(),
+                "--pid-file",
+                pid_file.to_str().unwrap(),
+                &id,
+            ])
+            .spawn()
+            .unwrap();
+        std::thread::sleep(whole * step / steps);
+        let _ = child.kill();
+        let _ = child.wait();
+        // state: either no such container, or a status, never garbage.
+        let state = scratch
+            .command(&["state", &id])
+            .stdout(Stdio::piped())
+            .output()
+            .unwrap();
+        let outcome = if state.status.success() {
+            let json: serde_json::Value = serde_json::from_slice(&state.stdout)
+                .unwrap_or_else(|e| panic!("state of {id} is not JSON ({e}): {:?}", state.stdout));
+            let status = json["status"].as_str().unwrap_or("").to_string();
+            assert!(
+                ["creating", "created", "running", "stopped"].contains(&status.as_str()),
+                "{id}: {json}"
+            );
+            status
+        } else {
+            "no container".to_string()
+        };
+        *outcomes.entry(outcome).or_default() += 1;
+        let deleted = scratch.burrow(&["delete", "--force", &id]);
+        let pid: Option<i32> = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|p| p.trim().parse().ok());
+        assert!(
+            deleted.status.success() || !scratch.state().join(&id).exists(),
+            "{id}: delete --force failed: {}",
+            String::from_utf8_lossy(&deleted.stderr)
+        );
+        assert!(!scratch.state().join(&id).exists(), "{id}: state left behind");
+        assert_eq!(cgroups_named(&id), Vec::<PathBuf>::new(), "{id}: cgroups left behind");
+        if let Some(pid) = pid {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Path::new(&format!("/proc/{pid}")).exists()
+                && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .unwrap_or_default()
+                    .contains(") Z")
+            {
+                assert!(
+                    Instant::now() < deadline,
+                    "{id}: its process {pid} outlived delete --force"
+                );
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+    println!("create killed at {steps} moments over {whole:?}: {outcomes:?}");
+    assert!(
+        outcomes.len() > 1,
+        "the kills must have landed at different stages: {outcomes:?}"
+    );
+}
+
+/// Two `create`s of one id at the same time: exactly one wins, the other
+/// says the id is taken, and the winner's state is whole.
+#[test]
+fn two_creates_of_one_id_never_corrupt_it() {
+    let scratch = Scratch::new();
+    for round in 0..5 {
+        let id = format!("race-{}-{round}", std::process::id());
+        let outputs: Vec<Output> = std::thread::scope(|s| {
+            let a = s.spawn(|| scratch.burrow(&["create", "--bundle", &scratch.bundle(), &id]));
+            let b = s.spawn(|| scratch.burrow(&["create", "--bundle", &scratch.bundle(), &id]));
+            vec![a.join().unwrap(), b.join().unwrap()]
+        });
+        let won = outputs.iter().filter(|o| o.status.success()).count();
+        assert_eq!(won, 1, "round {round}: exactly one create wins");
+        let lost = outputs.iter().find(|o| !o.status.success()).unwrap();
+        let message = String::from_utf8_lossy(&lost.stderr);
+        assert!(message.contains(&id) && message.lines().count() == 1, "{message}");
+        let state = scratch
+            .command(&["state", &id])
+            .stdout(Stdio::piped())
+            .output()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&state.stdout).unwrap();
+        assert_eq!(json["status"], "created", "{json}");
+        assert!(scratch.burrow(&["delete", "--force", &id]).status.success());
+    }
+}
+
+/// A state directory that cannot be written (read-only, or full) makes
+/// `create` fail with one line naming the path, and leaves no cgroup and no
+/// half-written state. (In a mount namespace of the test's own.)
+#[test]
+fn unwritable_state_gives_a_clear_error_and_changes_nothing() {
+    assert!(nix::unistd::geteuid().is_root(), "the mounts here need root");
+    let scratch = Scratch::new();
+    let state = scratch.state();
+    std::fs::create_dir_all(&state).unwrap();
+    for (case, setup) in [
+        ("read-only", format!("mount -o bind,ro '{0}' '{0}'", state.display())),
+        (
+            "full",
+            format!(
+                "mount -t tmpfs -o size=8k tmpfs '{0}' && {{ dd if=/dev/zero of='{0}/fill' bs=1k count=64 2>/dev/null || true; }}",
+                state.display()
+            ),
+        ),
+    ] {
+        let id = format!("unwritable-{}-{case}", std::process::id());
+        let script = format!(
+            "set -e; {setup}; exec '{burrow}' --root '{state}' create --bundle '{bundle}' '{id}'",
+            burrow = env!("CARGO_BIN_EXE_burrow"),
+            state = state.display(),
+            bundle = scratch.bundle()
+        );
+        let log = scratch.0.join("log");
+        let status = Command::new("unshare")
+            .args(["-m", "--propagation", "private", "sh", "-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .status()
+            .unwrap();
+        let message = std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(!status.success(), "{case}: create must fail");
+        assert!(
+            message.lines().count() == 1 && message.contains(&state.display().to_string()),
+            "{case}: one line naming the state path: {message:?}"
+        );
+        assert_eq!(cgroups_named(&id), Vec::<PathBuf>::new(), "{case}: cgroups left behind");
+        assert!(!state.join(&id).exists(), "{case}: state left behind");
+    }
+}
