@@ -186,6 +186,60 @@ fn create_killed_at_any_moment_is_cleaned_by_delete_force() {
     );
 }
 
+/// The container's own process killed at every moment of its setup (found
+/// as `create`'s child as soon as it exists): `create` fails or the
+/// container shows as stopped, and `delete --force` leaves nothing.
+#[test]
+fn container_killed_during_setup_is_cleaned_by_delete_force() {
+    let scratch = Scratch::new();
+    let prefix = format!("cfault-{}-", std::process::id());
+    let mut outcomes = std::collections::BTreeMap::<String, u32>::new();
+    for step in 0..30u32 {
+        let id = format!("{prefix}{step}");
+        let mut runtime = scratch
+            .command(&["create", "--bundle", &scratch.bundle(), &id])
+            .spawn()
+            .unwrap();
+        // The container process: create's child, once it exists.
+        let children = format!("/proc/{0}/task/{0}/children", runtime.id());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let child = loop {
+            let text = std::fs::read_to_string(&children).unwrap_or_default();
+            if let Some(pid) = text.split_whitespace().next().and_then(|p| p.parse::<i32>().ok()) {
+                break Some(pid);
+            }
+            if Instant::now() > deadline || runtime.try_wait().ok().flatten().is_some() {
+                break None;
+            }
+        };
+        std::thread::sleep(Duration::from_micros(250 * u64::from(step)));
+        if let Some(pid) = child {
+            // SAFETY: kill(2) with integers only.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        let created = runtime.wait().unwrap().success();
+        let state = scratch
+            .command(&["state", &id])
+            .stdout(Stdio::piped())
+            .output()
+            .unwrap();
+        let status = serde_json::from_slice::<serde_json::Value>(&state.stdout)
+            .ok()
+            .and_then(|j| j["status"].as_str().map(str::to_string));
+        let outcome = match (created, status) {
+            (true, Some(status)) if child.is_none() => format!("create done before its child showed, {status}"),
+            (true, Some(status)) => format!("created, then {status}"),
+            (false, None) => "create failed, no container".to_string(),
+            (created, status) => panic!("{id}: create succeeded={created} but state says {status:?}"),
+        };
+        *outcomes.entry(outcome).or_default() += 1;
+        let _ = scratch.burrow(&["delete", "--force", &id]);
+        assert!(!scratch.state().join(&id).exists(), "{id}: state left behind");
+        assert_eq!(cgroups_named(&id), Vec::<PathBuf>::new(), "{id}: cgroups left behind");
+    }
+    println!("container killed during setup, 30 times: {outcomes:?}");
+}
+
 /// Two `create`s of one id at the same time: exactly one wins, the other
 /// says the id is taken, and the winner's state is whole.
 #[test]
