@@ -32,11 +32,12 @@ command -v podman >/dev/null || packages+=(podman)             # engines drive b
 command -v containerd >/dev/null || packages+=(containerd)     # (and ctr, and the runc shim v2)
 command -v catatonit >/dev/null || packages+=(catatonit)       # podman's pod infra (pause) image
 command -v iptables-save >/dev/null || packages+=(iptables)    # podman's default network; leftovers
+command -v ip >/dev/null || packages+=(iproute2)               # the CNI bridge: removal, leftover check
 if [ ${#packages[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
-echo "ok: busybox newuidmap runuser unshare mount useradd runc python3 script ps podman containerd catatonit iptables"
+echo "ok: busybox newuidmap runuser unshare mount useradd runc python3 script ps podman containerd catatonit iptables ip"
 
 say "the unprivileged test user"
 if ! id burrowtest >/dev/null 2>&1; then

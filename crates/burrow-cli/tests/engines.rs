@@ -366,6 +366,7 @@ fn set_up() -> Result<(), String> {
         "script",
         "runuser",
         "iptables-save",
+        "ip",
         "tar",
     ] {
         if !sh(&format!("command -v {tool}")).stdout.contains('/') {

@@ -184,24 +184,18 @@ const BPF_PROG_TYPE_CGROUP_DEVICE: u32 = 15;
 const BPF_CGROUP_DEVICE: u32 = 6;
 const BPF_F_ALLOW_MULTI: u32 = 2;
 
-/// Load the program for `rules` and attach it to the cgroup2 directory
-/// `dir`; it stays there until the cgroup is removed.
-pub fn attach(dir: &Path, rules: &[Rule]) -> Result<()> {
-    let fail = |what: &str, e: std::io::Error| OciError::Field {
-        field: "linux.resources.devices".into(),
-        reason: format!("{what} for {}: {e}", dir.display()),
-    };
-    let code = program(rules);
+/// `BPF_PROG_LOAD` of a device program, with a verifier log into `log`
+/// when it is not empty.
+fn load(code: &[Insn], log: &mut [u8]) -> std::io::Result<OwnedFd> {
     let license = c"Apache-2.0";
-    let mut log = vec![0u8; 4096];
     let load = ProgLoad {
         prog_type: BPF_PROG_TYPE_CGROUP_DEVICE,
         insn_cnt: code.len() as u32,
         insns: code.as_ptr() as u64,
         license: license.as_ptr() as u64,
-        log_level: 1,
+        log_level: u32::from(!log.is_empty()),
         log_size: log.len() as u32,
-        log_buf: log.as_mut_ptr() as u64,
+        log_buf: if log.is_empty() { 0 } else { log.as_mut_ptr() as u64 },
         ..ProgLoad::default()
     };
     // SAFETY: `load` is a valid bpf_attr for BPF_PROG_LOAD whose pointers
@@ -216,13 +210,30 @@ pub fn attach(dir: &Path, rules: &[Rule]) -> Result<()> {
         )
     };
     if prog < 0 {
-        let err = std::io::Error::last_os_error();
-        let verifier = String::from_utf8_lossy(&log);
-        let verifier = verifier.trim_end_matches('\0').lines().collect::<Vec<_>>().join(" | ");
-        return Err(fail(&format!("loading the device program ({verifier})"), err));
+        return Err(std::io::Error::last_os_error());
     }
     // SAFETY: a non-negative result of BPF_PROG_LOAD is a new fd we own.
-    let prog = unsafe { OwnedFd::from_raw_fd(prog as i32) };
+    Ok(unsafe { OwnedFd::from_raw_fd(prog as i32) })
+}
+
+/// Load the program for `rules` and attach it to the cgroup2 directory
+/// `dir`; it stays there until the cgroup is removed.
+pub fn attach(dir: &Path, rules: &[Rule]) -> Result<()> {
+    let fail = |what: &str, e: std::io::Error| OciError::Field {
+        field: "linux.resources.devices".into(),
+        reason: format!("{what} for {}: {e}", dir.display()),
+    };
+    let code = program(rules);
+    // Loaded without a verifier log: a log that does not fit its buffer
+    // makes the load itself fail (ENOSPC). Only a refused program is
+    // loaded again, with a log big enough to say why.
+    let prog = load(&code, &mut []).map_err(|err| {
+        let mut log = vec![0u8; 1 << 20];
+        let _ = load(&code, &mut log);
+        let verifier = String::from_utf8_lossy(&log);
+        let verifier = verifier.trim_end_matches('\0').lines().collect::<Vec<_>>().join(" | ");
+        fail(&format!("loading the device program ({verifier})"), err)
+    })?;
     let cgroup = std::fs::File::open(dir).map_err(|e| fail("opening the cgroup", e))?;
     let attach = ProgAttach {
         target_fd: cgroup.as_raw_fd() as u32,

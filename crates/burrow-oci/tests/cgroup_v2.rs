@@ -85,3 +85,25 @@ fn a_device_program_enforces_the_rules() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "null-denied\n3\n");
 }
+
+/// The program every container gets where there is no v1 devices cgroup
+/// (deny all, then the default devices) loads and attaches: its verifier
+/// log once outgrew the 4 KiB buffer it was loaded with, and the load
+/// failed with ENOSPC.
+#[test]
+fn the_default_device_program_loads() {
+    let cgroup = V2Cgroup::new("default-devices").expect("a cgroup2 mount where root can make a directory");
+    burrow_oci::resources::apply(None, &[], std::slice::from_ref(&cgroup.0)).unwrap();
+    let script = "sleep 0.3; echo x > /dev/null && echo null-ok; \
+                  head -c 1 /dev/mem >/dev/null 2>&1 || echo mem-denied";
+    let child = Command::new("sh")
+        .args(["-c", script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let placed = std::fs::write(cgroup.0.join("cgroup.procs"), child.id().to_string());
+    let out = child.wait_with_output().unwrap();
+    placed.unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "null-ok\nmem-denied\n");
+}
