@@ -2957,9 +2957,18 @@ fn pause_resume_and_update() {
     assert_eq!(stats(&oci, &id)["pids"]["limit"], 40);
     oci.cmd(&["update", "--memory", "lots", &id]).refused(&["memory"]);
 
-    // A paused container is deleted by force too.
+    // A paused container is refused by a plain delete, and deleted by
+    // force, at once (not after waits on its frozen processes).
     oci.cmd(&["pause", &id]).ok();
+    oci.cmd(&["delete", &id]).refused(&["paused"]);
+    assert_eq!(oci.status(&id), "paused");
+    let started = Instant::now();
     oci.cmd(&["delete", "--force", &id]).ok();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "delete --force of a paused container took {:?}",
+        started.elapsed()
+    );
     wait_gone(pid, "delete --force of a paused container");
     oci.assert_gone(&id);
 }

@@ -258,14 +258,18 @@ fn inherit_cpuset(dir: &Path) -> std::io::Result<()> {
 /// deepest first, then the directories burrow `created` (deepest first;
 /// a parent that another container uses now is left alone).
 pub fn remove(created: &[PathBuf], leaves: &[PathBuf]) {
-    let mut gone = Vec::new();
-    for leaf in leaves {
-        // The usual case in one call: the container is gone, and the leaf
-        // that burrow made is empty.
-        if created.contains(leaf) && std::fs::remove_dir(leaf).is_ok() {
-            gone.push(leaf);
-            continue;
-        }
+    // The usual case in one call per leaf: the container is gone, and the
+    // leaf that burrow made is empty.
+    let gone: Vec<&PathBuf> = leaves
+        .iter()
+        .filter(|leaf| created.contains(leaf) && std::fs::remove_dir(leaf).is_ok())
+        .collect();
+    let left: Vec<&PathBuf> = leaves.iter().filter(|leaf| !gone.contains(leaf)).collect();
+    if !left.is_empty() {
+        // A paused container's processes die only once thawed.
+        thaw(leaves);
+    }
+    for leaf in left {
         let deadline = Instant::now() + Duration::from_secs(2);
         loop {
             let pids = tree_procs(leaf);
@@ -273,11 +277,6 @@ pub fn remove(created: &[PathBuf], leaves: &[PathBuf]) {
                 if let Ok(fd) = burrow::open_pidfd(*pid) {
                     let _ = burrow::signal_pidfd(std::os::fd::AsFd::as_fd(&fd), libc::SIGKILL);
                 }
-            }
-            // A paused container's processes die only once thawed.
-            if !pids.is_empty() {
-                let _ = std::fs::write(leaf.join("freezer.state"), "THAWED");
-                let _ = std::fs::write(leaf.join("cgroup.freeze"), "0");
             }
             if pids.is_empty() || Instant::now() > deadline {
                 break;
@@ -299,6 +298,13 @@ pub fn remove(created: &[PathBuf], leaves: &[PathBuf]) {
                 Err(_) => break,
             }
         }
+    }
+}
+
+/// Thaw the container if it is frozen (its killed processes die then).
+pub fn thaw(leaves: &[PathBuf]) {
+    if crate::control::is_frozen(leaves) == Some(true) {
+        let _ = crate::control::freeze(leaves, false);
     }
 }
 

@@ -72,7 +72,9 @@ fn place(
     // that was there before and is in use stays).
     record.cgroups = intended.to_vec();
     store.save(record)?;
-    let made = cgroups::make(intended, record.cgroups_asked_for)?;
+    // A failed make removed what it made itself: the directories that were
+    // there before are not the container's to remove.
+    let made = cgroups::make(intended, record.cgroups_asked_for).inspect_err(|_| record.cgroups.clear())?;
     record.cgroups = made.created;
     record.placement = made.leaves;
     store.save(record)?;
@@ -437,7 +439,7 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<()> {
         Err(e) => return Err(e),
     };
     let status = record.status(store);
-    if status == Status::Running && !force {
+    if matches!(status, Status::Running | Status::Paused) && !force {
         return Err(wrong_state(id, status, "stop it first or use --force"));
     }
     if let Some(pidfd) = record.pidfd() {
@@ -447,6 +449,8 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<()> {
                 let _ = burrow::signal_pidfd(fd.as_fd(), libc::SIGKILL);
             }
         }
+        // Killed, a paused container's processes die once thawed.
+        cgroups::thaw(&record.placement);
         // A pidfd polls readable once the process has exited.
         let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
         let _ = poll(&mut fds, PollTimeout::from(5000u16));
