@@ -160,7 +160,9 @@ fn id_maps_parse_or_refuse_without_panicking() {
         let Ok(text) = std::str::from_utf8(input) else { return };
         if let Ok(map) = text.parse::<burrow::IdMap>() {
             assert!(
-                map.count > 0 && map.inside.checked_add(map.count - 1).is_some(),
+                map.count > 0
+                    && map.inside.checked_add(map.count).is_some()
+                    && map.outside.checked_add(map.count).is_some(),
                 "{text}"
             );
         }
@@ -169,5 +171,9 @@ fn id_maps_parse_or_refuse_without_panicking() {
     assert!(
         "0:4294967295:2".parse::<burrow::IdMap>().is_err(),
         "a range past 32 bits"
+    );
+    assert!(
+        "1:0:4294967295".parse::<burrow::IdMap>().is_err(),
+        "the kernel refuses first + count = 2^32"
     );
 }

@@ -46,7 +46,7 @@ impl std::str::FromStr for IdMap {
             .unwrap_or_default();
         match numbers[..] {
             [inside, outside, count]
-                if count > 0 && inside.checked_add(count - 1).is_some() && outside.checked_add(count - 1).is_some() =>
+                if count > 0 && inside.checked_add(count).is_some() && outside.checked_add(count).is_some() =>
             {
                 Ok(IdMap::new(inside, outside, count))
             }

@@ -245,6 +245,10 @@ impl ChildPlan {
         let user_ns = spec.namespaces.contains(Namespace::User);
         let unmapped = |maps: &[crate::IdMap], id: u32| !maps.iter().any(|m| id.wrapping_sub(m.outside) < m.count);
         let in_host_users = !user_ns && !spec.join.iter().any(|(ns, _)| *ns == Namespace::User);
+        // Looked up here, so that the child (which asks when it builds /dev)
+        // finds it cached: no file read after the clone, and no lock that
+        // another thread could hold at clone time.
+        let _ = crate::probe::is_host_root();
         Ok(ChildPlan {
             cgroups: CgroupEntry::plan(&spec.cgroups, in_host_users)?,
             parent,

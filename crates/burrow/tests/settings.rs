@@ -369,12 +369,28 @@ fn a_copied_up_tmpfs_starts_with_the_directory_contents() {
         propagation: Vec::new(),
         copy_up: true,
     });
+    // Read-only too: filled first, then made read-only.
+    let b = b.mount(Mount::Generic {
+        source: "tmpfs".into(),
+        destination: "/data/sub".into(),
+        fstype: "tmpfs".into(),
+        flags: libc::MS_RDONLY,
+        clear: 0,
+        recursive_set: 0,
+        recursive_clear: 0,
+        data: String::new(),
+        propagation: Vec::new(),
+        copy_up: true,
+    });
     let script = "cat /data/link > /out/read; stat -c %a /data/sub > /out/mode; \
+                  touch /data/sub/new 2>/dev/null; echo ro=$? > /out/ro; \
+                  umount /data/sub 2>/dev/null || true; \
                   echo new > /data/sub/file && cat /data/sub/file > /out/written; \
                   grep ' /data ' /proc/mounts | cut -d' ' -f3 | tail -1 > /out/fs";
     assert_eq!(sh(b, script), ExitStatus::Exited(0));
     assert_eq!(out.read("read"), "held");
     assert_eq!(out.read("mode").trim(), "751");
+    assert_eq!(out.read("ro"), "ro=1\n", "the read-only copied-up tmpfs refuses writes");
     assert_eq!(out.read("written"), "new\n");
     assert_eq!(out.read("fs").trim(), "tmpfs");
     assert_eq!(std::fs::read_to_string(data.path().join("sub/file")).unwrap(), "held");

@@ -379,11 +379,18 @@ fn mount_generic(root: &RootDir, op: &Mount, source: Option<&Source>) -> Result<
             false => None,
         };
         let data = (!data.is_empty()).then_some(data.as_str());
+        // A read-only file system to copy up into is mounted writable, and
+        // made read-only once filled.
+        let read_only_after = original.is_some() && flags & libc::MS_RDONLY != 0;
         let mounted = mount(
             Some(name.as_path()),
             &fd_path(&target),
             Some(fstype.as_str()),
-            MsFlags::from_bits_retain(flags),
+            MsFlags::from_bits_retain(if read_only_after {
+                flags & !libc::MS_RDONLY
+            } else {
+                flags
+            }),
             data,
         );
         match mounted {
@@ -404,6 +411,10 @@ fn mount_generic(root: &RootDir, op: &Mount, source: Option<&Source>) -> Result<
                 .open_dir(destination)
                 .and_then(|new| copy_up::copy_tree(original.as_fd(), new.as_fd()));
             copy.map_err(|e| fail(e, "cannot copy the directory's contents up into"))?;
+        }
+        if read_only_after {
+            sys::mount_setattr(reopen()?.as_fd(), sys::MOUNT_ATTR_RDONLY, 0, false)
+                .map_err(|e| fail(e, "cannot make read-only"))?;
         }
     }
     let (set, clear) = mount_attrs(*recursive_set, *recursive_clear);
