@@ -247,17 +247,29 @@ fn capability_set(add: &[String], drop: &[String]) -> Result<Vec<String>> {
         }
         Ok(vec![full])
     };
-    let mut set: Vec<String> = burrow::DEFAULT_CAPABILITIES.iter().map(|c| c.to_string()).collect();
+    // As in Docker and podman: `--cap-drop ALL --cap-add X` leaves X, and
+    // `--cap-add ALL --cap-drop X` leaves everything but X.
+    let add_all = add.iter().any(|a| a.eq_ignore_ascii_case("ALL"));
+    let mut set: Vec<String> = if add_all {
+        known.clone()
+    } else {
+        burrow::DEFAULT_CAPABILITIES.iter().map(|c| c.to_string()).collect()
+    };
     for name in drop {
         let gone = canonical("--cap-drop", name)?;
         set.retain(|c| !gone.contains(c));
     }
-    for name in add {
+    for name in add.iter().filter(|_| !add_all) {
         for cap in canonical("--cap-add", name)? {
             if !set.contains(&cap) {
                 set.push(cap);
             }
         }
+    }
+    if add_all {
+        // (still refuse unknown names among the others)
+        add.iter()
+            .try_for_each(|name| canonical("--cap-add", name).map(|_| ()))?;
     }
     Ok(set)
 }

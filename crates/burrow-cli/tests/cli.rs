@@ -1346,3 +1346,22 @@ fn every_command_has_an_example_in_its_help() {
         assert!(help.contains("Example: burrow "), "{command} --help:\n{help}");
     }
 }
+
+/// As in Docker and podman: `--cap-add ALL --cap-drop X` leaves all but X,
+/// and `--cap-drop ALL --cap-add X` leaves only X.
+#[test]
+fn cap_add_all_with_a_drop_and_drop_all_with_an_add() {
+    let effective = |args: &[&str]| {
+        let mut full = vec!["run"];
+        full.extend_from_slice(args);
+        full.extend_from_slice(&["--", "sh", "-c", "grep CapEff /proc/self/status | cut -f2"]);
+        let out = run(As::Caller, &full);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        u64::from_str_radix(stdout(&out).trim(), 16).unwrap()
+    };
+    const NET_RAW: u64 = 1 << 13;
+    let all_but = effective(&["--cap-add", "ALL", "--cap-drop", "NET_RAW"]);
+    assert_eq!(all_but & NET_RAW, 0, "NET_RAW was dropped");
+    assert!(all_but.count_ones() > 30, "everything else stays: {all_but:x}");
+    assert_eq!(effective(&["--cap-drop", "ALL", "--cap-add", "NET_RAW"]), NET_RAW);
+}

@@ -318,6 +318,9 @@ runtime_supports_json = ["burrow"]
 [engine.runtimes]
 burrow = ["{burrow}"]
 [network]
+# CNI, whose bridge and firewall chains the tear-down knows (a fresh
+# machine may also have netavark)
+network_backend = "cni"
 network_config_dir = "{dir}/net"
 "#,
         dir = dir.display(),
