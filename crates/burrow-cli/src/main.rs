@@ -59,7 +59,8 @@ fn main() -> ExitCode {
     }
     // exec, create and enter always move first (see below): before clap
     // parses, which the re-executed burrow does again anyway.
-    if matches!(raw_subcommand().as_deref(), Some("exec" | "create" | "enter")) {
+    let protected = matches!(raw_subcommand().as_deref(), Some("exec" | "create" | "enter"));
+    if protected {
         if let Err(code) = protect_binary() {
             return code;
         }
@@ -89,7 +90,8 @@ fn main() -> ExitCode {
         }
         _ => false,
     };
-    if reaches_in {
+    // (Already done above for the commands found without clap.)
+    if reaches_in && !protected {
         if let Err(code) = protect_binary() {
             return code;
         }

@@ -153,15 +153,12 @@ pub fn make(dirs: &[PathBuf], warn: bool) -> Result<Made> {
     let mut skipped = Vec::new();
     for dir in dirs {
         // The usual case in one call: a new leaf below an existing parent.
-        let mut result = match std::fs::create_dir(dir) {
+        let result = match std::fs::create_dir(dir) {
             Ok(()) => {
                 made.created.push(dir.clone());
                 inherit_cpuset(dir)
             }
-            Err(e) => Err(e),
-        };
-        if let Err(e) = &result {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 // A cgroup that exists already must be empty: otherwise
                 // `ps`, `kill --all` and `delete` would reach processes not
                 // ours.
@@ -172,11 +169,11 @@ pub fn make(dirs: &[PathBuf], warn: bool) -> Result<Made> {
                         reason: format!("{} already has processes in it", dir.display()),
                     });
                 }
-                result = Ok(());
-            } else if e.kind() == std::io::ErrorKind::NotFound {
-                result = make_with_parents(dir, &mut made.created);
+                Ok(())
             }
-        }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => make_with_parents(dir, &mut made.created),
+            Err(e) => Err(e),
+        };
         match result {
             Ok(()) => made.leaves.push(dir.clone()),
             Err(e) if !burrow::is_host_root() && e.kind() == std::io::ErrorKind::PermissionDenied => {

@@ -69,7 +69,20 @@ impl CgroupEntry {
         if let Some((_, fd)) = &self.born_in {
             match sys::clone3_fork_into(flags, Some(fd.as_fd())) {
                 Ok(forked) => return Ok(forked),
-                Err(e) => tracing::debug!("clone3 into the cgroup refused ({e}); the pid is written instead"),
+                // What the directory can cause (another cgroup namespace, a
+                // domain with controllers, an old kernel); other errors are
+                // the clone's own and are reported as they are.
+                Err(
+                    e @ (Errno::ENOENT
+                    | Errno::EBUSY
+                    | Errno::EOPNOTSUPP
+                    | Errno::EINVAL
+                    | Errno::E2BIG
+                    | Errno::EACCES),
+                ) => {
+                    tracing::debug!("clone3 into the cgroup refused ({e}); the pid is written instead")
+                }
+                Err(e) => return Err(e),
             }
             let (dir, _) = self.born_in.take().expect("checked above");
             self.written.push(dir);

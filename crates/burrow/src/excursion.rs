@@ -342,6 +342,8 @@ impl Excursion {
         };
         in_flight.release(child_end.as_raw_fd());
         drop(child_end);
+        // The cgroup fds go before the lock: no other clone may copy them.
+        drop(cgroups);
         drop(spawning);
         let mut value = None;
         let mut spawned_pid = None;

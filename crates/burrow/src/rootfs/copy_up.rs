@@ -52,7 +52,12 @@ fn copy_entries(from: BorrowedFd<'_>, to: BorrowedFd<'_>, depth: u32) -> Result<
             let dst = open(to, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty())?;
             copy_entries(src.as_fd(), dst.as_fd(), depth + 1)?;
         } else if kind == SFlag::S_IFREG {
-            let src: std::fs::File = open(from, OFlag::O_RDONLY, Mode::empty())?.into();
+            // Non-blocking, and checked after the open: swapped for a FIFO
+            // or a device meanwhile, it must not hang or be read.
+            let src: std::fs::File = open(from, OFlag::O_RDONLY | OFlag::O_NONBLOCK, Mode::empty())?.into();
+            if !src.metadata().is_ok_and(|m| m.is_file()) {
+                return Err(Errno::EINVAL);
+            }
             let dst = open(
                 to,
                 OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL,
@@ -75,7 +80,8 @@ fn copy_entries(from: BorrowedFd<'_>, to: BorrowedFd<'_>, depth: u32) -> Result<
         own(to, Some(name), st.st_uid, st.st_gid)?;
         if kind != SFlag::S_IFLNK {
             // After the owner: a change of owner clears set-id bits.
-            nix::sys::stat::fchmodat(to, name, mode, FchmodatFlags::NoFollowSymlink)?;
+            // (What it names was just made here, and is no symlink.)
+            nix::sys::stat::fchmodat(to, name, mode, FchmodatFlags::FollowSymlink)?;
         }
     }
     Ok(())

@@ -35,10 +35,16 @@ pub(super) fn populate(root: &RootDir, sources: &Sources, mknod: bool) -> Result
         Step::Dev,
     )?;
     for device in &sources.devices {
-        if mknod {
-            let (major, minor) = (libc::major(device.rdev) as u64, libc::minor(device.rdev) as u64);
-            root.make_node(&device.path, 'c', major, minor, device.mode, device.owner)?;
-        } else {
+        let (major, minor) = (libc::major(device.rdev) as u64, libc::minor(device.rdev) as u64);
+        // Root without CAP_MKNOD (or refused by a devices cgroup or an LSM)
+        // still gets the host's node, bound.
+        let made = mknod
+            && match root.make_node(&device.path, 'c', major, minor, device.mode, device.owner) {
+                Ok(()) => true,
+                Err(e) if e.errno() == Some(nix::errno::Errno::EPERM) => false,
+                Err(e) => return Err(e),
+            };
+        if !made {
             bind(root, device, &device.path, false, true, Step::Dev)?;
         }
     }
