@@ -218,6 +218,17 @@ fn container_killed_during_setup_is_cleaned_by_delete_force() {
             unsafe { libc::kill(pid, libc::SIGKILL) };
         }
         let created = runtime.wait().unwrap().success();
+        // SIGKILL is delivered, not yet done, when kill(2) returns: ask for
+        // the state once the process has died (a zombie, or reaped).
+        if let Some(pid) = child {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| !s.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z')))
+            {
+                assert!(Instant::now() < deadline, "{id}: {pid} survived SIGKILL");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
         let state = scratch
             .command(&["state", &id])
             .stdout(Stdio::piped())
