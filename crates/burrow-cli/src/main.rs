@@ -1,16 +1,17 @@
 //! The `burrow` command: a thin front that turns flags into a
 //! `burrow::ContainerSpec` (or an excursion) and prints results.
 
-mod cli;
 mod docs;
 mod enter;
-mod env;
 mod oci;
 mod probe;
 mod run;
 
 use std::process::ExitCode;
 
+// The flags and their parsing live in the library, where the fuzzers reach
+// them too; `crate::cli` and `crate::env` keep naming them here.
+use burrow_cli::{cli, env};
 use clap::Parser;
 
 /// Exit status for burrow's own failures (bad input, setup errors), as

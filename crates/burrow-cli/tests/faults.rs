@@ -3,9 +3,13 @@
 //! two commands racing on one id. Afterwards `state` says something true,
 //! `delete --force` removes everything, and nothing is left behind.
 
+mod deadline;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use deadline::{output_within, wait_within, LIMIT};
 
 /// A scratch directory with a busybox bundle, removed on drop.
 struct Scratch(PathBuf);
@@ -56,7 +60,7 @@ impl Scratch {
     fn burrow(&self, args: &[&str]) -> Output {
         let log = self.0.join("log");
         let file = std::fs::File::create(&log).unwrap();
-        let status = self.command(args).stderr(file).status().unwrap();
+        let status = output_within(self.command(args).stderr(file), LIMIT).status;
         let stderr = std::fs::read(&log).unwrap_or_default();
         Output {
             status,
@@ -135,11 +139,7 @@ fn create_killed_at_any_moment_is_cleaned_by_delete_force() {
         let _ = child.kill();
         let _ = child.wait();
         // state: either no such container, or a status, never garbage.
-        let state = scratch
-            .command(&["state", &id])
-            .stdout(Stdio::piped())
-            .output()
-            .unwrap();
+        let state = output_within(scratch.command(&["state", &id]).stdout(Stdio::piped()), LIMIT);
         let outcome = if state.status.success() {
             let json: serde_json::Value = serde_json::from_slice(&state.stdout)
                 .unwrap_or_else(|e| panic!("state of {id} is not JSON ({e}): {:?}", state.stdout));
@@ -217,7 +217,7 @@ fn container_killed_during_setup_is_cleaned_by_delete_force() {
             // SAFETY: kill(2) with integers only.
             unsafe { libc::kill(pid, libc::SIGKILL) };
         }
-        let created = runtime.wait().unwrap().success();
+        let created = wait_within(runtime, &id, LIMIT).status.success();
         // SIGKILL is delivered, not yet done, when kill(2) returns: ask for
         // the state once the process has died (a zombie, or reaped).
         if let Some(pid) = child {
@@ -229,11 +229,7 @@ fn container_killed_during_setup_is_cleaned_by_delete_force() {
                 std::thread::sleep(Duration::from_millis(1));
             }
         }
-        let state = scratch
-            .command(&["state", &id])
-            .stdout(Stdio::piped())
-            .output()
-            .unwrap();
+        let state = output_within(scratch.command(&["state", &id]).stdout(Stdio::piped()), LIMIT);
         let status = serde_json::from_slice::<serde_json::Value>(&state.stdout)
             .ok()
             .and_then(|j| j["status"].as_str().map(str::to_string));
@@ -275,11 +271,7 @@ fn two_creates_of_one_id_never_corrupt_it() {
         let lost = outputs.iter().find(|o| !o.status.success()).unwrap();
         let message = String::from_utf8_lossy(&lost.stderr);
         assert!(message.contains(&id) && message.lines().count() == 1, "{message}");
-        let state = scratch
-            .command(&["state", &id])
-            .stdout(Stdio::piped())
-            .output()
-            .unwrap();
+        let state = output_within(scratch.command(&["state", &id]).stdout(Stdio::piped()), LIMIT);
         let json: serde_json::Value = serde_json::from_slice(&state.stdout).unwrap();
         assert_eq!(json["status"], "created", "{json}");
         assert!(scratch.burrow(&["delete", "--force", &id]).status.success());
@@ -313,13 +305,15 @@ fn unwritable_state_gives_a_clear_error_and_changes_nothing() {
             bundle = scratch.bundle()
         );
         let log = scratch.0.join("log");
-        let status = Command::new("unshare")
-            .args(["-m", "--propagation", "private", "sh", "-c", &script])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .status()
-            .unwrap();
+        let status = output_within(
+            Command::new("unshare")
+                .args(["-m", "--propagation", "private", "sh", "-c", &script])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap()),
+            LIMIT,
+        )
+        .status;
         let message = std::fs::read_to_string(&log).unwrap_or_default();
         assert!(!status.success(), "{case}: create must fail");
         assert!(
@@ -329,4 +323,133 @@ fn unwritable_state_gives_a_clear_error_and_changes_nothing() {
         assert_eq!(cgroups_named(&id), Vec::<PathBuf>::new(), "{case}: cgroups left behind");
         assert!(!state.join(&id).exists(), "{case}: state left behind");
     }
+}
+
+/// What `state` says of `id`: its status, or "no container".
+fn status_of(scratch: &Scratch, id: &str) -> String {
+    let state = output_within(scratch.command(&["state", id]).stdout(Stdio::piped()), LIMIT);
+    if !state.status.success() {
+        return "no container".to_string();
+    }
+    let json: serde_json::Value = serde_json::from_slice(&state.stdout)
+        .unwrap_or_else(|e| panic!("state of {id} is not JSON ({e}): {:?}", state.stdout));
+    json["status"].as_str().unwrap_or_default().to_string()
+}
+
+/// `create` ended at each named stage of its work (the fault points of a
+/// `fault-points` build, see `burrow::fault`), the runtime by SIGKILL and
+/// the container process by an immediate exit, with and without a user
+/// namespace: `state` says what is true at that stage, and `delete
+/// --force` leaves no state, cgroup or process.
+#[test]
+fn create_killed_at_each_named_stage_is_cleaned_by_delete_force() {
+    use std::os::unix::process::ExitStatusExt;
+    let scratch = Scratch::new();
+    // The same bundle in a user namespace (root of the container mapped to
+    // an unused host range), which adds the id-map stage.
+    let userns = scratch.0.join("bundle-userns");
+    std::fs::create_dir(&userns).unwrap();
+    // (mkdtemp made the scratch directory 0700: let the mapped root in)
+    std::fs::set_permissions(&scratch.0, std::os::unix::fs::PermissionsExt::from_mode(0o711)).unwrap();
+    let mut config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(scratch.0.join("bundle/config.json")).unwrap()).unwrap();
+    config["root"]["path"] = scratch.0.join("bundle/rootfs").display().to_string().into();
+    config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"type": "user"}));
+    let map = serde_json::json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+    config["linux"]["uidMappings"] = map.clone();
+    config["linux"]["gidMappings"] = map;
+    std::fs::write(userns.join("config.json"), serde_json::to_vec(&config).unwrap()).unwrap();
+    // (point, who ends there, the status `state` must then report: a
+    // container whose process is gone, or never recorded, is stopped)
+    let points = [
+        ("create:reserved", "runtime", "no container"),
+        ("create:cgroups", "runtime", "stopped"),
+        ("spawn:cloned", "runtime", "stopped"),
+        ("child:cloned", "container", "no container"),
+        ("spawn:id-maps", "runtime", "stopped"),
+        ("child:go", "container", "no container"),
+        ("child:root", "container", "no container"),
+        ("child:ready", "container", "stopped"),
+        ("spawn:done", "runtime", "stopped"),
+        ("create:recorded", "runtime", "created"),
+        ("create:pid-file", "runtime", "created"),
+    ];
+    let mut seen = Vec::new();
+    for (bundle, user_ns) in [(scratch.bundle(), false), (userns.display().to_string(), true)] {
+        for (n, (point, who, expected)) in points.iter().enumerate() {
+            if *point == "spawn:id-maps" && !user_ns {
+                continue;
+            }
+            let id = format!("named-{}-{}-{n}", std::process::id(), u8::from(user_ns));
+            let pid_file = scratch.0.join(format!("{id}.pid"));
+            let log = scratch.0.join("log");
+            let status = output_within(
+                scratch
+                    .command(&[
+                        "create",
+                        "--bundle",
+                        &bundle,
+                        "--pid-file",
+                        pid_file.to_str().unwrap(),
+                        &id,
+                    ])
+                    .env("BURROW_FAULT_KILL", point)
+                    .stderr(std::fs::File::create(&log).unwrap()),
+                LIMIT,
+            )
+            .status;
+            let stderr = std::fs::read_to_string(&log).unwrap_or_default();
+            let what = format!("{point} (user namespace: {user_ns})");
+            match *who {
+                "runtime" => assert_eq!(
+                    status.signal(),
+                    Some(libc::SIGKILL),
+                    "{what}: create must die there (a build with --features fault-points): {status:?} {stderr}"
+                ),
+                // The container's end: setup fails, or (at the gate) the
+                // created container stops.
+                _ if *expected == "stopped" => assert!(status.success(), "{what}: {stderr}"),
+                _ => assert!(
+                    status.code().is_some_and(|c| c != 0) && stderr.lines().count() == 1 && stderr.contains("137"),
+                    "{what}: create must fail with one line saying how its process ended: {status:?} {stderr:?}"
+                ),
+            }
+            // A killed container ends in a moment: ask once it has.
+            let pid: Option<i32> = std::fs::read_to_string(&pid_file)
+                .ok()
+                .and_then(|p| p.trim().parse().ok());
+            let deadline = Instant::now() + Duration::from_secs(5);
+            let mut state = status_of(&scratch, &id);
+            while state != *expected && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+                state = status_of(&scratch, &id);
+            }
+            assert_eq!(state, *expected, "{what}: state");
+            // Written last by a create that got that far.
+            let wrote_pid_file = matches!(*point, "create:pid-file" | "child:ready");
+            assert_eq!(pid.is_some(), wrote_pid_file, "{what}: pid file {pid:?}");
+            let deleted = scratch.burrow(&["delete", "--force", &id]);
+            assert!(
+                deleted.status.success() || *expected == "no container",
+                "{what}: delete --force: {}",
+                String::from_utf8_lossy(&deleted.stderr)
+            );
+            assert!(!scratch.state().join(&id).exists(), "{what}: state left behind");
+            assert_eq!(cgroups_named(&id), Vec::<PathBuf>::new(), "{what}: cgroups left behind");
+            if let Some(pid) = pid {
+                let deadline = Instant::now() + Duration::from_secs(5);
+                while std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .is_ok_and(|s| !s.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z')))
+                {
+                    assert!(Instant::now() < deadline, "{what}: {pid} outlived delete --force");
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
+            seen.push(format!("{what}: {state}"));
+        }
+    }
+    println!("create ended at {} named stages:\n{}", seen.len(), seen.join("\n"));
 }

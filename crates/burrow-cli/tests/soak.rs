@@ -5,8 +5,12 @@
 //! CI runs a short soak; `BURROW_SOAK=1` runs the full one (1,000
 //! sequential `run`s and 100 concurrent create/start/delete cycles).
 
+mod deadline;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+use deadline::{output_within, LIMIT};
 
 /// What the host has that a leaking runtime would add to.
 #[derive(Debug, PartialEq, Eq)]
@@ -113,7 +117,7 @@ fn sequential_runs_leak_nothing() {
     for i in 0..runs {
         // Every tenth with a limit, so that its burrow-run-PID cgroups are made.
         let limited: &[&str] = if i % 10 == 0 { &["--pids", "64"] } else { &[] };
-        let out = burrow().arg("run").args(limited).args(["--", "true"]).output().unwrap();
+        let out = output_within(burrow().arg("run").args(limited).args(["--", "true"]), LIMIT);
         assert!(
             out.status.success(),
             "run {i}: {}",
@@ -138,8 +142,8 @@ fn concurrent_create_start_delete_cycles_leak_nothing() {
         std::fs::copy("/bin/busybox", bundle.join("rootfs/bin/busybox")).expect("busybox-static is installed");
     }
     std::os::unix::fs::symlink("busybox", bundle.join("rootfs/bin/sh")).unwrap();
-    let spec = burrow().args(["spec", "--bundle"]).arg(&bundle).status().unwrap();
-    assert!(spec.success());
+    let spec = output_within(burrow().args(["spec", "--bundle"]).arg(&bundle), LIMIT);
+    assert!(spec.status.success());
     let config_path = bundle.join("config.json");
     let mut config: serde_json::Value = serde_json::from_slice(&std::fs::read(&config_path).unwrap()).unwrap();
     config["process"]["terminal"] = false.into();
@@ -152,13 +156,7 @@ fn concurrent_create_start_delete_cycles_leak_nothing() {
         let log = scratch.0.join(format!("{id}.log"));
         let run = |args: &[&str]| {
             let file = std::fs::File::create(&log).unwrap();
-            let status = burrow()
-                .arg("--root")
-                .arg(&state)
-                .args(args)
-                .stderr(file)
-                .status()
-                .unwrap();
+            let status = output_within(burrow().arg("--root").arg(&state).args(args).stderr(file), LIMIT).status;
             assert!(
                 status.success(),
                 "{args:?}: {}",
@@ -169,13 +167,14 @@ fn concurrent_create_start_delete_cycles_leak_nothing() {
         run(&["start", &id]);
         // Wait for it to stop, then delete it.
         for _ in 0..500 {
-            let out = burrow()
-                .arg("--root")
-                .arg(&state)
-                .args(["state", &id])
-                .stdout(Stdio::piped())
-                .output()
-                .unwrap();
+            let out = output_within(
+                burrow()
+                    .arg("--root")
+                    .arg(&state)
+                    .args(["state", &id])
+                    .stdout(Stdio::piped()),
+                LIMIT,
+            );
             if String::from_utf8_lossy(&out.stdout).contains("\"stopped\"") {
                 break;
             }

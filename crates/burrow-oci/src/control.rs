@@ -110,10 +110,13 @@ pub fn read_resources(file: &Path) -> Result<LinuxResources> {
     } else {
         std::fs::read_to_string(file).map_err(|e| OciError::io(format!("reading {}", file.display()), e))?
     };
-    serde_json::from_str(&text).map_err(|e| OciError::Field {
-        field: "--resources".into(),
-        reason: format!("not a linux.resources object: {e}"),
-    })
+    parse_resources(&format!("--resources {}", file.display()), &text)
+}
+
+/// Parse the JSON of a `linux.resources` object from `file` (named in
+/// errors, with the JSON path of the value at fault).
+pub fn parse_resources(file: &str, text: &str) -> Result<LinuxResources> {
+    crate::error::decode(file, text)
 }
 
 /// `events ID`: with `once`, print the statistics once; otherwise print

@@ -6,25 +6,39 @@
 use std::path::{Path, PathBuf};
 
 use burrow::{Capabilities, Clock, ContainerSpec, IdMap, Limits, Mount, Namespace, NamespaceSet, Rlimit, Root};
-use oci_spec::runtime::{LinuxNamespaceType, LinuxPersonalityDomain, Spec};
+use oci_spec::runtime::{LinuxNamespaceType, LinuxPersonalityDomain, Process, Spec};
 
-use crate::error::{OciError, Result};
+use crate::error::{decode, OciError, Result};
 
 /// Load `bundle/config.json`.
 pub fn load(bundle: &Path) -> Result<Spec> {
     let path = bundle.join("config.json");
     let text = std::fs::read_to_string(&path).map_err(|e| OciError::Bundle(format!("{}: {e}", path.display())))?;
     parse_config(&text).map_err(|e| match e {
-        OciError::Bundle(reason) => OciError::Bundle(format!("{}: {reason}", path.display())),
+        OciError::Json { path: at, reason, .. } => OciError::Json {
+            file: path.display().to_string(),
+            path: at,
+            reason,
+        },
         other => other,
     })
 }
 
-/// Parse the text of a `config.json` (JSON, then its `ociVersion`).
+/// Parse the text of a `config.json` (JSON, then its `ociVersion`). A
+/// value of the wrong type or shape is refused naming its JSON path, as
+/// `config.json: process.user.uid: invalid type: ...`.
 pub fn parse_config(text: &str) -> Result<Spec> {
-    let config: Spec = serde_json::from_str(text).map_err(|e| OciError::Bundle(e.to_string()))?;
+    let config: Spec = decode("config.json", text)?;
     check_version(config.version())?;
     Ok(config)
+}
+
+/// Parse the JSON of an `exec --process` file (named `file` in errors):
+/// a process object, with the fields this build cannot honour refused.
+pub fn parse_process(file: &str, text: &str) -> Result<Process> {
+    let process: Process = decode(file, text)?;
+    check_process(&process)?;
+    Ok(process)
 }
 
 /// `ociVersion` must be a 1.x version (SemVer), the major version this
@@ -115,6 +129,16 @@ pub fn to_spec(
         });
     }
     let linux = config.linux().clone().unwrap_or_default();
+    let new_mount_ns = linux.namespaces().as_ref().is_some_and(|list| {
+        list.iter()
+            .any(|n| n.typ() == LinuxNamespaceType::Mount && n.path().is_none())
+    });
+    if !new_mount_ns {
+        return refuse(
+            "linux.namespaces",
+            "building the container's root needs a new mount namespace (\"mount\" without a path)",
+        );
+    }
 
     let mut b = ContainerSpec::builder()
         .namespaces(NamespaceSet::empty())
@@ -208,6 +232,7 @@ pub fn to_spec(
     b = default_devices(b, &configured, can_mknod);
     for (i, d) in linux.devices().clone().unwrap_or_default().iter().enumerate() {
         let path = d.path();
+        check_destination(&format!("linux.devices[{i}].path"), path)?;
         let kind = serde_json::to_value(d.typ())
             .ok()
             .and_then(|v| v.as_str().and_then(|s| s.chars().next()));
@@ -290,7 +315,82 @@ pub fn to_spec(
     if let Some(gate) = gate {
         b = b.start_gate(gate);
     }
-    b.build().map_err(OciError::Core)
+    b.build().map_err(from_core)
+}
+
+/// The core's names of spec fields and the `config.json` fields they are
+/// made from: a refusal by the core's validation is put in terms of the
+/// config. (Mount destinations are checked here first: the core's mount
+/// indices count the default devices and links too.)
+const CORE_FIELDS: [(&str, &str); 21] = [
+    ("namespaces", "linux.namespaces"),
+    ("join", "linux.namespaces"),
+    ("uid_maps", "linux.uidMappings"),
+    ("gid_maps", "linux.gidMappings"),
+    ("user", "process.user"),
+    ("payload", "process.args"),
+    ("env", "process.env"),
+    ("cwd", "process.cwd"),
+    ("capabilities", "process.capabilities"),
+    ("root", "root.path"),
+    ("root_read_only", "root.readonly"),
+    ("propagation", "linux.rootfsPropagation"),
+    ("root_propagation", "linux.rootfsPropagation"),
+    ("masked_paths", "linux.maskedPaths"),
+    ("readonly_paths", "linux.readonlyPaths"),
+    ("sysctl", "linux.sysctl"),
+    ("time_offsets", "linux.timeOffsets"),
+    ("seccomp.default_action", "linux.seccomp.defaultAction"),
+    ("seccomp.rules", "linux.seccomp.syscalls"),
+    ("landlock.read_only", "annotations.org.burrow.landlock.ro"),
+    ("landlock.read_write", "annotations.org.burrow.landlock.rw"),
+];
+
+/// A core error about the spec as a refusal of the `config.json` field
+/// it comes from; other errors as they are.
+pub(crate) fn from_core(error: burrow::Error) -> OciError {
+    let burrow::Error::InvalidSpec { field, reason } = error else {
+        return OciError::Core(error);
+    };
+    let renamed = CORE_FIELDS.iter().find_map(|(core, config)| {
+        let rest = field.strip_prefix(core)?;
+        match rest.chars().next() {
+            None | Some('[') | Some('.') => Some(format!("{config}{rest}")),
+            Some(_) => None,
+        }
+    });
+    let field = match renamed {
+        // A rule is made from the syscalls entry of the same index, its
+        // syscalls from the entry's names.
+        Some(f) if f.starts_with("linux.seccomp.syscalls[") => match f.strip_suffix(".syscalls") {
+            Some(entry) => format!("{entry}.names"),
+            None => f,
+        },
+        // The Landlock annotations are lists in one string: no index.
+        Some(f) if f.starts_with("annotations.") => f.split('[').next().unwrap_or_default().to_string(),
+        Some(f) => f,
+        // Mounts (by the core's count, not the config's) and what does not
+        // come from the config: in the core's terms.
+        None => return OciError::Core(burrow::Error::InvalidSpec { field, reason }),
+    };
+    OciError::Field { field, reason }
+}
+
+/// A path the container gets something mounted or made at: absolute,
+/// without `..`, NUL or the root itself (as the core's validation wants).
+fn check_destination(field: &str, path: &Path) -> Result<()> {
+    let why = if !path.is_absolute() {
+        format!("{} is not absolute", path.display())
+    } else if path.components().any(|c| c == std::path::Component::ParentDir) {
+        format!("{} contains \"..\"", path.display())
+    } else if path.as_os_str().as_encoded_bytes().contains(&0) {
+        "the path contains a NUL byte".into()
+    } else if path == Path::new("/") {
+        "cannot mount over the root itself".into()
+    } else {
+        return Ok(());
+    };
+    refuse(field, why)
 }
 
 /// `process.capabilities` by name, if the process has them.
@@ -652,12 +752,7 @@ fn mount(i: usize, m: &oci_spec::runtime::Mount, bundle: &Path, cgroups: CgroupV
     let opts = options(&format!("{field}.options"), m.options().as_deref().unwrap_or_default())?;
     let fstype = m.typ().clone().unwrap_or_else(|| "none".into());
     let destination = m.destination().clone();
-    if !destination.is_absolute() {
-        return refuse(
-            &format!("{field}.destination"),
-            format!("{} is not absolute", destination.display()),
-        );
-    }
+    check_destination(&format!("{field}.destination"), &destination)?;
     if m.uid_mappings().as_ref().is_some_and(|v| !v.is_empty())
         || m.gid_mappings().as_ref().is_some_and(|v| !v.is_empty())
     {
@@ -813,4 +908,48 @@ fn default_devices(
         .symlink("/proc/self/fd/0", "/dev/stdin")
         .symlink("/proc/self/fd/1", "/dev/stdout")
         .symlink("/proc/self/fd/2", "/dev/stderr")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn renamed(field: &str) -> String {
+        let core = burrow::Error::InvalidSpec {
+            field: field.into(),
+            reason: "why".into(),
+        };
+        from_core(core).to_string()
+    }
+
+    #[test]
+    fn core_fields_are_named_as_in_the_config() {
+        assert_eq!(renamed("uid_maps"), "config.json: linux.uidMappings: why");
+        assert_eq!(renamed("masked_paths[3]"), "config.json: linux.maskedPaths[3]: why");
+        assert_eq!(
+            renamed("capabilities.ambient"),
+            "config.json: process.capabilities.ambient: why"
+        );
+        assert_eq!(renamed("root_propagation"), "config.json: linux.rootfsPropagation: why");
+        assert_eq!(
+            renamed("seccomp.rules[2].syscalls"),
+            "config.json: linux.seccomp.syscalls[2].names: why"
+        );
+        assert_eq!(
+            renamed("seccomp.rules[2].args"),
+            "config.json: linux.seccomp.syscalls[2].args: why"
+        );
+        assert_eq!(
+            renamed("landlock.read_write[1]"),
+            "config.json: annotations.org.burrow.landlock.rw: why"
+        );
+        // The core's mount indices are not the config's; a field of the
+        // core alone is not a config field either.
+        assert_eq!(
+            renamed("mounts[9].destination"),
+            "invalid container spec: mounts[9].destination: why"
+        );
+        assert_eq!(renamed("start_gate"), "invalid container spec: start_gate: why");
+        assert_eq!(renamed("rootless"), "invalid container spec: rootless: why");
+    }
 }

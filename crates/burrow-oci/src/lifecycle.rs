@@ -31,6 +31,7 @@ pub struct CreateOptions {
 /// Set the container up and leave it waiting for `start`.
 pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<()> {
     let _lock = store.reserve(id)?;
+    burrow::fault::point("create:reserved");
     let (mut spec, mut record, resources, hooks, listener) = match prepare(store, id, opts, true) {
         Ok(prepared) => prepared,
         Err(e) => {
@@ -42,6 +43,7 @@ pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<()> {
     let intended = std::mem::take(&mut record.cgroups);
     let made = make_fifo(&fifo).and_then(|()| {
         place(store, &mut record, &mut spec, &intended, resources.as_ref())?;
+        burrow::fault::point("create:cgroups");
         let mut container = burrow::spawn_with(&spec, checkpoints(&record, &hooks, &listener))?;
         let recorded = finish_record(store, record.clone(), container.pid().as_raw(), opts);
         if recorded.is_err() {
@@ -266,9 +268,11 @@ fn finish_record(store: &Store, mut record: Record, pid: i32, opts: &CreateOptio
     record.pid = pid;
     record.start_time = process_start(pid).map(|(t, _)| t).unwrap_or(0);
     store.save(&record)?;
+    burrow::fault::point("create:recorded");
     if let Some(pid_file) = &opts.pid_file {
         write_atomically(pid_file, pid.to_string().as_bytes())?;
     }
+    burrow::fault::point("create:pid-file");
     Ok(())
 }
 
@@ -553,8 +557,7 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOptions) -> Result<i32> {
     let mut process = config.process().clone().unwrap_or_default();
     if let Some(path) = &opts.process {
         let text = std::fs::read_to_string(path).map_err(|e| OciError::Bundle(format!("{}: {e}", path.display())))?;
-        process = serde_json::from_str(&text).map_err(|e| OciError::Bundle(format!("{}: {e}", path.display())))?;
-        convert::check_process(&process)?;
+        process = convert::parse_process(&path.display().to_string(), &text)?;
     } else {
         process.set_args(Some(opts.args.clone()));
         process.set_terminal(Some(opts.tty));

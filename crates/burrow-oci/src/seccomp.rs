@@ -115,20 +115,14 @@ pub fn profile(s: &LinuxSeccomp) -> Result<Seccomp> {
             "SCMP_ACT_NOTIFY needs a listener to send the notification fd to",
         );
     }
-    profile.validate().map_err(|e| OciError::Field {
-        field: "linux.seccomp".into(),
-        reason: e.to_string(),
-    })?;
+    profile.validate().map_err(crate::convert::from_core)?;
     Ok(profile)
 }
 
 /// A profile from the JSON of an OCI `linux.seccomp` object (the format of
 /// runc's, podman's and Docker's profile files).
 pub fn parse(json: &str) -> Result<Seccomp> {
-    let oci: LinuxSeccomp = serde_json::from_str(json).map_err(|e| OciError::Field {
-        field: "seccomp".into(),
-        reason: format!("not a seccomp profile: {e}"),
-    })?;
+    let oci: LinuxSeccomp = crate::error::decode("seccomp profile", json)?;
     if oci.listener_path().is_some() {
         return refuse("seccomp.listenerPath", "user notification needs an OCI container");
     }

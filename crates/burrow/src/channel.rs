@@ -98,6 +98,9 @@ fn read_full(stream: &mut impl Read, buf: &mut [u8]) -> Result<usize> {
             Ok(0) => break,
             Ok(n) => got += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            // The peer ended with our message unread: it is gone, as at
+            // end of file.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
             Err(e) => return Err(Error::io("reading the parent/child channel", e)),
         }
     }

@@ -75,6 +75,7 @@ mod channel;
 mod error;
 mod excursion;
 mod exec;
+pub mod fault;
 mod hooks;
 mod idmap;
 mod joined;

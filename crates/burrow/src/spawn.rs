@@ -28,6 +28,7 @@ use crate::cgroup_entry::CgroupEntry;
 use crate::channel::{self, InFlight, Message};
 use crate::error::{Error, Result, SetupError, Step};
 use crate::exec::{CStrings, Command};
+use crate::fault::{self, Process};
 use crate::hooks;
 use crate::idmap;
 use crate::joined::{self, ThreadJoined};
@@ -141,6 +142,7 @@ pub struct Checkpoints<'a> {
 /// [`spawn`] with the caller's [`Checkpoints`].
 pub fn spawn_with(spec: &ContainerSpec, checkpoints: Checkpoints<'_>) -> Result<Container> {
     spec.validate()?;
+    fault::arm();
     // Everything the child needs is prepared here, before the fork.
     // No other burrow clone may copy this spawn's child end of the channel
     // (or the plan's fds): hold the spawn lock until they are closed here.
@@ -175,6 +177,7 @@ pub fn spawn_with(spec: &ContainerSpec, checkpoints: Checkpoints<'_>) -> Result<
             sys::exit_now(125)
         }
         Forked::Parent { pid, pidfd } => {
+            fault::at("spawn:cloned", Process::Runtime);
             drop(joined);
             in_flight.release(child_end.as_raw_fd());
             drop(child_end);
@@ -191,7 +194,10 @@ pub fn spawn_with(spec: &ContainerSpec, checkpoints: Checkpoints<'_>) -> Result<
             in_flight.release(parent_end.as_raw_fd());
             drop(parent_end);
             match outcome {
-                Ok(()) => Ok(container),
+                Ok(()) => {
+                    fault::at("spawn:done", Process::Runtime);
+                    Ok(container)
+                }
                 Err(e) => {
                     container.abort();
                     Err(match e {
@@ -309,10 +315,11 @@ fn handshake(
     if spec.namespaces.contains(Namespace::User) {
         let _span = tracing::debug_span!("step", name = "id_maps").entered();
         idmap::write_maps(container.pid, &spec.uid_maps, &spec.gid_maps)?;
+        fault::at("spawn:id-maps", Process::Runtime);
     }
     set_limits(spec, cgroups, container.pid)?;
     if needs_go(spec, cgroups) {
-        channel::send(channel, &Message::Go)?;
+        channel::send(channel, &Message::Go).map_err(peer_gone)?;
     }
     let _span = tracing::debug_span!("step", name = "child_setup").entered();
     let mut exec_announced = false;
@@ -323,9 +330,9 @@ fn handshake(
             }
             Some(Message::Paused) if spec.pause_before_pivot => {
                 if let Some(input) = at_pause.take().map(|f| f(container.pid)).transpose()?.flatten() {
-                    channel::send(channel, &Message::HookInput(input))?;
+                    channel::send(channel, &Message::HookInput(input)).map_err(peer_gone)?;
                 }
-                channel::send(channel, &Message::Go)?;
+                channel::send(channel, &Message::Go).map_err(peer_gone)?;
             }
             None if exec_announced => return Ok(()),
             Some(Message::Started) if matches!(spec.payload, Payload::Closure(_)) => return Ok(()),
@@ -378,6 +385,19 @@ fn needs_go(spec: &ContainerSpec, cgroups: &[PathBuf]) -> bool {
         || !cgroups.is_empty()
 }
 
+/// A send that fails because the container process has ended is its
+/// vanishing (its status is filled in once it is reaped), not a fault of
+/// the channel.
+fn peer_gone(e: Error) -> Error {
+    match e {
+        Error::Sys {
+            errno: Errno::EPIPE | Errno::ECONNRESET,
+            ..
+        } => Error::Vanished(ExitStatus::Exited(-1)),
+        other => other,
+    }
+}
+
 /// What the parent sets on the new process: rlimits (`prlimit`), placement
 /// in the `cgroups` it does not enter by itself, and `oom_score_adj`.
 fn set_limits(spec: &ContainerSpec, cgroups: &[PathBuf], pid: Pid) -> Result<()> {
@@ -417,6 +437,7 @@ fn child_main(spec: &ContainerSpec, plan: &ChildPlan, mut channel: UnixStream) -
 /// entered before hostname, user switch and cwd; close-on-exec last.
 fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream) -> Result<i32, SetupError> {
     sys::reset_signals();
+    fault::at("child:cloned", Process::Container);
     // Placed before anything else runs here, while the parent goes on.
     plan.cgroups.move_itself()?;
     if matches!(spec.payload, Payload::Command(_)) {
@@ -443,6 +464,7 @@ fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream)
     if needs_go(spec, plan.cgroups.written()) {
         wait_for_go(channel)?;
     }
+    fault::at("child:go", Process::Container);
     if spec.namespaces.contains(Namespace::User) && become_namespace_root(plan.become_root)? {
         // A change of ids clears the parent-death signal: set it again, and
         // look once more whether the parent is still there.
@@ -481,6 +503,7 @@ fn child_steps(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut UnixStream)
                 .try_for_each(|h| hooks::run(h, hook_input.as_deref()))
         })?;
     }
+    fault::at("child:root", Process::Container);
     attach_terminal(spec, plan)?;
     if spec.new_session && spec.terminal.is_none() {
         nix::unistd::setsid().map_err(|e| SetupError::sys(Step::Terminal, None, e, "cannot start a new session"))?;
@@ -722,6 +745,7 @@ fn wait_at_gate(channel: &mut UnixStream, gate: &OwnedFd) {
     // A `kill` of a created container must end it, as with runc.
     sys::exit_on_termination_signals();
     let _ = channel::send(channel, &Message::Ready);
+    fault::at("child:ready", Process::Container);
     let path = format!("/proc/self/fd/{}", gate.as_raw_fd());
     let opened = nix::fcntl::open(path.as_str(), OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())
         .and_then(|fd| nix::unistd::write(&fd, b"0").map(drop));
