@@ -3,8 +3,13 @@
 //! The target is held by a pidfd and all its namespaces are joined with one
 //! `setns(pidfd, flags)`, so a recycled pid cannot redirect the join (the
 //! seed's "/proc interface leads to TOCTTOU"). Namespaces already shared are
-//! skipped. A helper process joins, then forks the code's process, so the
-//! code really runs inside the container's pid namespace.
+//! skipped. The code's process must be born in the container's pid
+//! namespace: a foreground excursion that needs no user namespace forks it
+//! straight into it (its parent thread's `pid_for_children` points there
+//! for the moment of the fork), and it joins the rest itself. Otherwise (a
+//! user namespace to join first, or a detached command, which must not
+//! stay the caller's child) a helper process joins, then forks the code's
+//! process.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
@@ -311,18 +316,59 @@ impl Excursion {
         mut spawned: impl FnMut(Pid),
         body: impl FnOnce(&mut UnixStream) -> Result<i32, SetupError>,
     ) -> Result<(ExitStatus, Option<serde_json::Value>, Option<Pid>)> {
+        // Forked straight into the container: one process fewer to fork and
+        // reap. Joining a pid namespace owned by another user namespace
+        // needs that one joined first, which only a helper can do.
+        let direct = !detach && !self.join.contains(Namespace::User);
         let spawning = crate::spawn::spawn_lock();
         let (mut parent_end, mut child_end) =
             UnixStream::pair().map_err(|e| Error::io("creating the excursion socketpair", e))?;
         let own = [parent_end.as_raw_fd(), child_end.as_raw_fd()];
         let env = CStrings::environment(&self.env);
         let mut in_flight = InFlight::register(&own);
-        // The helper enters the container's cgroups (its fork inherits them).
+        // The forked process enters the container's cgroups (a helper's fork
+        // inherits them).
         let mut cgroups = CgroupEntry::plan(&self.cgroups, true)?;
-        let helper = match cgroups
-            .clone3(0)
-            .map_err(|e| Error::sys("forking the excursion helper", e))?
-        {
+        let children_pid_ns = match direct && self.join.contains(Namespace::Pid) {
+            true => Some(ChildrenPidNs::enter(&self.pidfd)?),
+            false => None,
+        };
+        let forked = match (children_pid_ns, cgroups.clone3(0)) {
+            // The child, in the container, must keep no handle on the
+            // host's pid namespace.
+            (Some(ns), Ok(Forked::Child)) => {
+                drop(ns);
+                Ok(Forked::Child)
+            }
+            (Some(ns), forked) => match (ns.leave(), forked) {
+                (Ok(()), forked) => forked,
+                (Err(e), forked) => {
+                    // (Never seen: going back to one's own namespace.)
+                    if let Ok(Forked::Parent { pid, .. }) = forked {
+                        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+                        let _ = reap(pid);
+                    }
+                    Err(e)
+                }
+            },
+            (None, forked) => forked,
+        };
+        let child = match forked.map_err(|e| Error::sys("forking the excursion's process", e))? {
+            Forked::Child if direct => {
+                channel::close_in_flight_except(&own);
+                drop(parent_end);
+                let mut join = self.join;
+                join.remove(Namespace::Pid);
+                let joined = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.join(&cgroups, join)));
+                match joined {
+                    Ok(Ok(())) => self.enter_and_run(&mut child_end, &env, body),
+                    Ok(Err(report)) => {
+                        let _ = channel::send(&mut child_end, &Message::Failed(report));
+                        sys::exit_now(127)
+                    }
+                    Err(_) => sys::exit_now(125),
+                }
+            }
             Forked::Child => {
                 channel::close_in_flight_except(&own);
                 drop(parent_end);
@@ -338,8 +384,9 @@ impl Excursion {
                 let _ = channel::send(&mut child_end, &report);
                 sys::exit_now(0)
             }
-            Forked::Parent { pid, .. } => pid,
+            Forked::Parent { pid, pidfd } => (pid, pidfd),
         };
+        let (child, child_pidfd) = child;
         in_flight.release(child_end.as_raw_fd());
         drop(child_end);
         // The cgroup fds go before the lock: no other clone may copy them.
@@ -355,6 +402,11 @@ impl Excursion {
         } else {
             None
         };
+        // (Its pid is told once signals for it are passed on.)
+        if direct {
+            spawned(child);
+            spawned_pid = Some(child);
+        }
         while let Some(message) = next_message(&mut parent_end, forwarding.as_ref(), spawned_pid).transpose() {
             match message {
                 Ok(Message::Value(v)) => value = Some(v),
@@ -370,11 +422,20 @@ impl Excursion {
                 Err(e) => outcome = Some(Err(e)),
             }
         }
+        if let Some(forwarding) = forwarding.as_ref().filter(|_| direct) {
+            // The channel closed at its exec: pass signals on until it ends.
+            forward_until_exit(&child_pidfd, forwarding);
+        }
         drop(forwarding);
         in_flight.release(parent_end.as_raw_fd());
         drop(parent_end);
-        let helper_status = reap(helper)?;
-        let status = outcome.unwrap_or(Err(Error::Vanished(helper_status)))?;
+        let child_status = reap(child)?;
+        let status = match outcome {
+            Some(outcome) => outcome?,
+            // Forked straight in: its own status is the outcome.
+            None if direct => child_status,
+            None => return Err(Error::Vanished(child_status)),
+        };
         Ok((status, value, spawned_pid))
     }
 
@@ -388,6 +449,31 @@ impl Excursion {
         detach: bool,
         body: impl FnOnce(&mut UnixStream) -> Result<i32, SetupError>,
     ) -> Result<ExitStatus, SetupError> {
+        self.join(cgroups, self.join)?;
+        match sys::clone3_fork(0)
+            .map_err(|e| SetupError::sys(Step::Join, None, e, "cannot fork inside the container"))?
+        {
+            Forked::Child => self.enter_and_run(channel, env, body),
+            Forked::Parent { pid, .. } if detach => {
+                let _ = channel::send(channel, &Message::Spawned(pid.as_raw()));
+                Ok(ExitStatus::Exited(0))
+            }
+            Forked::Parent { pid, .. } => {
+                let _ = channel::send(channel, &Message::Spawned(pid.as_raw()));
+                reap(pid).map_err(|e| SetupError {
+                    step: Step::Join,
+                    path: None,
+                    errno: None,
+                    message: e.to_string(),
+                })
+            }
+        }
+    }
+
+    /// Enter the container's cgroups, then its namespaces `join` (all at
+    /// once, through the pidfd), as a process that nothing in the
+    /// container can ptrace.
+    fn join(&self, cgroups: &CgroupEntry, join: NamespaceSet) -> Result<(), SetupError> {
         // Host cgroup paths: join them before the mount namespace changes.
         cgroups.move_itself()?;
         for dir in cgroups.written() {
@@ -406,61 +492,77 @@ impl Excursion {
             Ok(()) | Err(Errno::EPERM) => {}
             Err(e) => return Err(SetupError::sys(Step::Join, None, e, "cannot drop supplementary groups")),
         }
-        let flags: CloneFlags = self.join.clone_flags();
+        let flags: CloneFlags = join.clone_flags();
         nix::sched::setns(&self.pidfd, flags).map_err(|e| {
             SetupError::sys(
                 Step::Join,
                 Some(format!("/proc/{}", self.pid).into()),
                 e,
-                format!("cannot join namespaces [{}] of", self.join),
+                format!("cannot join namespaces [{join}] of"),
             )
         })?;
-        if self.join.contains(Namespace::User) {
+        if join.contains(Namespace::User) {
             become_root_if_mapped()?;
         }
-        match sys::clone3_fork(0)
-            .map_err(|e| SetupError::sys(Step::Join, None, e, "cannot fork inside the container"))?
-        {
-            Forked::Child => {
-                sys::reset_signals();
-                sys::set_environ(env.as_ptr());
-                let result = nix::unistd::chdir(&self.cwd)
-                    .map_err(|e| SetupError::sys(Step::Cwd, Some(self.cwd.clone()), e, "cannot change directory to"))
-                    .and_then(|()| {
-                        // Through an inherited fd (/proc/self/fd/N) a cwd
-                        // can lead out of the root (CVE-2024-21626): there,
-                        // getcwd fails.
-                        nix::unistd::getcwd().map(drop).map_err(|_| {
-                            SetupError::sys(
-                                Step::Cwd,
-                                Some(self.cwd.clone()),
-                                Errno::EPERM,
-                                "the working directory is outside the container's root:",
-                            )
-                        })
-                    });
-                match result.and_then(|()| crate::spawn::run_closure_result(|| body(channel))) {
-                    Ok(code) => sys::exit_now(code),
-                    Err(report) => {
-                        let _ = channel::send(channel, &Message::Failed(report));
-                        sys::exit_now(127)
-                    }
-                }
-            }
-            Forked::Parent { pid, .. } if detach => {
-                let _ = channel::send(channel, &Message::Spawned(pid.as_raw()));
-                Ok(ExitStatus::Exited(0))
-            }
-            Forked::Parent { pid, .. } => {
-                let _ = channel::send(channel, &Message::Spawned(pid.as_raw()));
-                reap(pid).map_err(|e| SetupError {
-                    step: Step::Join,
-                    path: None,
-                    errno: None,
-                    message: e.to_string(),
+        Ok(())
+    }
+
+    /// In the code's process, inside the container: environment and working
+    /// directory, then `body`; exit with its code (never returns).
+    fn enter_and_run(
+        &self,
+        channel: &mut UnixStream,
+        env: &CStrings,
+        body: impl FnOnce(&mut UnixStream) -> Result<i32, SetupError>,
+    ) -> ! {
+        sys::reset_signals();
+        sys::set_environ(env.as_ptr());
+        let result = nix::unistd::chdir(&self.cwd)
+            .map_err(|e| SetupError::sys(Step::Cwd, Some(self.cwd.clone()), e, "cannot change directory to"))
+            .and_then(|()| {
+                // Through an inherited fd (/proc/self/fd/N) a cwd can lead
+                // out of the root (CVE-2024-21626): there, getcwd fails.
+                nix::unistd::getcwd().map(drop).map_err(|_| {
+                    SetupError::sys(
+                        Step::Cwd,
+                        Some(self.cwd.clone()),
+                        Errno::EPERM,
+                        "the working directory is outside the container's root:",
+                    )
                 })
+            });
+        match result.and_then(|()| crate::spawn::run_closure_result(|| body(channel))) {
+            Ok(code) => sys::exit_now(code),
+            Err(report) => {
+                let _ = channel::send(channel, &Message::Failed(report));
+                sys::exit_now(127)
             }
         }
+    }
+}
+
+/// The calling thread's children born in a container's pid namespace (a
+/// `setns` that changes only `pid_for_children`), until [`Self::leave`].
+struct ChildrenPidNs(OwnedFd);
+
+impl ChildrenPidNs {
+    /// Point this thread's `pid_for_children` at the pid namespace of the
+    /// process `pidfd` holds, remembering its own.
+    fn enter(pidfd: &OwnedFd) -> Result<Self> {
+        let own = nix::fcntl::open(
+            "/proc/thread-self/ns/pid_for_children",
+            nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .map_err(|e| Error::sys("opening /proc/thread-self/ns/pid_for_children", e))?;
+        nix::sched::setns(pidfd, CloneFlags::CLONE_NEWPID)
+            .map_err(|e| Error::sys("joining the container's pid namespace for a child", e))?;
+        Ok(ChildrenPidNs(own))
+    }
+
+    /// Point `pid_for_children` back at this thread's own pid namespace.
+    fn leave(self) -> nix::Result<()> {
+        nix::sched::setns(&self.0, CloneFlags::CLONE_NEWPID)
     }
 }
 
@@ -518,6 +620,28 @@ impl Drop for Forwarding {
         // Signals that arrived meanwhile were passed on; drop them here.
         while let Ok(Some(_)) = self.fd.read_signal() {}
         let _ = self.old.thread_set_mask();
+    }
+}
+
+/// Pass the signals `forwarding` catches on to the process `pidfd` holds,
+/// until it has ended.
+fn forward_until_exit(pidfd: &OwnedFd, forwarding: &Forwarding) {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    loop {
+        let mut fds = [
+            PollFd::new(pidfd.as_fd(), PollFlags::POLLIN),
+            PollFd::new(forwarding.fd.as_fd(), PollFlags::POLLIN),
+        ];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(_) => return,
+        }
+        while let Ok(Some(info)) = forwarding.fd.read_signal() {
+            let _ = sys::pidfd_send_signal(pidfd.as_fd(), info.ssi_signo as i32);
+        }
+        if fds[0].any().unwrap_or(false) {
+            return;
+        }
     }
 }
 
