@@ -18,15 +18,16 @@ pub fn output_within(cmd: &mut Command, limit: Duration) -> Output {
 /// Wait for `child` (`what` names it) and return its output; past `limit`,
 /// kill it and fail the test.
 pub fn wait_within(child: Child, what: &str, limit: Duration) -> Output {
-    // Through a pidfd: the watchdog can never signal a reused pid.
-    let pidfd = burrow::open_pidfd(child.id() as i32).expect("pidfd_open");
+    // Through a pidfd: the watchdog can never signal a reused pid. (None
+    // for a child already reaped by try_wait: nothing left to wait for.)
+    let pidfd = burrow::open_pidfd(child.id() as i32).ok();
     let (finished, watch) = std::sync::mpsc::channel::<()>();
     let watchdog = std::thread::spawn(move || {
         let late = matches!(
             watch.recv_timeout(limit),
             Err(std::sync::mpsc::RecvTimeoutError::Timeout)
         );
-        if late {
+        if let (true, Some(pidfd)) = (late, &pidfd) {
             let _ = burrow::signal_pidfd(pidfd.as_fd(), libc::SIGKILL);
         }
         late

@@ -11,7 +11,7 @@
 mod bpf;
 mod default_profile;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -21,7 +21,7 @@ use bpf::{Cond, Label, Program};
 use crate::error::{Error, Result};
 
 /// What a filter does with a syscall (`SCMP_ACT_*`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Action {
     /// Kill the calling thread.
     KillThread,
@@ -95,22 +95,16 @@ impl Arch {
         }
     }
 
-    /// This architecture's syscall table: name → number.
-    fn table(self) -> HashMap<&'static str, u32> {
-        fn collect<T>(
-            all: impl Iterator<Item = T>,
-            name: fn(&T) -> &'static str,
-            id: fn(&T) -> i32,
-        ) -> HashMap<&'static str, u32> {
-            all.filter_map(|s| Some((name(&s), u32::try_from(id(&s)).ok()?)))
-                .collect()
-        }
-        match self {
-            Arch::X86_64 | Arch::X32 => collect(syscalls::x86_64::Sysno::iter(), |s| s.name(), |s| s.id()),
-            Arch::X86 => collect(syscalls::x86::Sysno::iter(), |s| s.name(), |s| s.id()),
-            Arch::Aarch64 => collect(syscalls::aarch64::Sysno::iter(), |s| s.name(), |s| s.id()),
-            Arch::Arm => collect(syscalls::arm::Sysno::iter(), |s| s.name(), |s| s.id()),
-        }
+    /// The number of syscall `name` on this architecture (the syscall
+    /// tables' names compile to a `match`: no table is built per filter).
+    fn number(self, name: &str) -> Option<u32> {
+        let id = match self {
+            Arch::X86_64 | Arch::X32 => name.parse::<syscalls::x86_64::Sysno>().ok()?.id(),
+            Arch::X86 => name.parse::<syscalls::x86::Sysno>().ok()?.id(),
+            Arch::Aarch64 => name.parse::<syscalls::aarch64::Sysno>().ok()?.id(),
+            Arch::Arm => name.parse::<syscalls::arm::Sysno>().ok()?.id(),
+        };
+        u32::try_from(id).ok()
     }
 
     /// Whether arguments are 64 bits wide.
@@ -120,7 +114,7 @@ impl Arch {
 }
 
 /// How an argument is compared (`SCMP_CMP_*`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum CmpOp {
     /// `arg != value`.
     Ne,
@@ -139,7 +133,7 @@ pub enum CmpOp {
 }
 
 /// One argument comparison of a rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct ArgCmp {
     /// Which argument (0 to 5).
     pub index: u32,
@@ -308,10 +302,9 @@ impl Seccomp {
         const X32_BIT: u32 = 0x4000_0000;
         // Syscall number → its rules, as (comparisons, action), in order.
         let mut calls: BTreeMap<u32, SyscallRules> = BTreeMap::new();
-        let table = arch.table();
         for rule in &self.rules {
             for name in &rule.syscalls {
-                let Some(&nr) = table.get(name.as_str()) else {
+                let Some(nr) = arch.number(name) else {
                     tracing::debug!(syscall = %name, ?arch, "seccomp: no such syscall here, skipped");
                     continue;
                 };
@@ -320,9 +313,9 @@ impl Seccomp {
                 indexes.sort_unstable();
                 let repeated = indexes.windows(2).any(|w| w[0] == w[1]);
                 if repeated {
-                    entry.extend(rule.args.iter().map(|a| (vec![*a], rule.action)));
+                    entry.extend(rule.args.iter().map(|a| (std::slice::from_ref(a), rule.action)));
                 } else {
-                    entry.push((rule.args.clone(), rule.action));
+                    entry.push((rule.args.as_slice(), rule.action));
                 }
             }
         }
@@ -331,7 +324,7 @@ impl Seccomp {
         calls.retain(|_, rules| !(rules[0].0.is_empty() && rules[0].1 == self.default_action));
         // Syscalls with the same rules share one leaf.
         let mut leaves: Vec<(Label, &SyscallRules)> = Vec::new();
-        let mut leaf_of = std::collections::HashMap::new();
+        let mut leaf_of = BTreeMap::new();
         // The number line as intervals [start, next start) → target.
         let mut intervals: Vec<(u32, Label)> = vec![(0, default)];
         for (nr, rules) in &calls {
@@ -368,7 +361,7 @@ impl Seccomp {
             p.place(leaf);
             for (args, action) in rules {
                 let next = p.label();
-                for arg in args {
+                for arg in args.iter() {
                     compare(p, arch, arg, next);
                 }
                 p.ret(action.ret());
@@ -383,7 +376,7 @@ impl Seccomp {
 }
 
 /// One syscall's rules, in order: comparisons (all must hold) and action.
-type SyscallRules = Vec<(Vec<ArgCmp>, Action)>;
+type SyscallRules<'a> = Vec<(&'a [ArgCmp], Action)>;
 
 /// Binary search with the syscall number in A over `intervals` (sorted
 /// starts, each up to the next one): jump to the target of the interval
