@@ -329,29 +329,14 @@ impl Excursion {
         // The forked process enters the container's cgroups (a helper's fork
         // inherits them).
         let mut cgroups = CgroupEntry::plan(&self.cgroups, true)?;
-        let children_pid_ns = match direct && self.join.contains(Namespace::Pid) {
-            true => Some(ChildrenPidNs::enter(&self.pidfd)?),
+        let direct_fork = match direct {
+            true => Some(DirectFork::prepare(&self.pidfd, self.join.contains(Namespace::Pid))?),
             false => None,
         };
-        let forked = match (children_pid_ns, cgroups.clone3(0)) {
-            // The child, in the container, must keep no handle on the
-            // host's pid namespace.
-            (Some(ns), Ok(Forked::Child)) => {
-                drop(ns);
-                Ok(Forked::Child)
-            }
-            (Some(ns), forked) => match (ns.leave(), forked) {
-                (Ok(()), forked) => forked,
-                (Err(e), forked) => {
-                    // (Never seen: going back to one's own namespace.)
-                    if let Ok(Forked::Parent { pid, .. }) = forked {
-                        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-                        let _ = reap(pid);
-                    }
-                    Err(e)
-                }
-            },
-            (None, forked) => forked,
+        let forked = cgroups.clone3(0);
+        let forked = match direct_fork {
+            Some(state) => state.finish(forked),
+            None => forked,
         };
         let child = match forked.map_err(|e| Error::sys("forking the excursion's process", e))? {
             Forked::Child if direct => {
@@ -536,6 +521,55 @@ impl Excursion {
             Err(report) => {
                 let _ = channel::send(channel, &Message::Failed(report));
                 sys::exit_now(127)
+            }
+        }
+    }
+}
+
+/// The caller's state while it forks a process straight into a container:
+/// non-dumpable (the process must be, from its first instruction: nothing
+/// in the container may ptrace it or open its /proc files while it runs
+/// burrow's code) and, to enter a pid namespace, with this thread's
+/// `pid_for_children` there.
+struct DirectFork {
+    dumpable: i32,
+    pid_ns: Option<ChildrenPidNs>,
+}
+
+impl DirectFork {
+    fn prepare(pidfd: &OwnedFd, pid_ns: bool) -> Result<Self> {
+        let dumpable = sys::dumpable().map_err(|e| Error::sys("reading burrow's dumpable setting", e))?;
+        sys::set_non_dumpable().map_err(|e| Error::sys("making burrow non-dumpable", e))?;
+        let pid_ns = match pid_ns {
+            true => ChildrenPidNs::enter(pidfd).map(Some),
+            false => Ok(None),
+        }
+        .inspect_err(|_| {
+            let _ = sys::set_dumpable(dumpable);
+        })?;
+        Ok(DirectFork { dumpable, pid_ns })
+    }
+
+    /// After the fork: the caller gets its own state back (or, if it
+    /// cannot, kills the child and fails); the child, in the container,
+    /// stays non-dumpable and keeps no handle on the host's pid namespace.
+    fn finish(self, forked: nix::Result<Forked>) -> nix::Result<Forked> {
+        if matches!(forked, Ok(Forked::Child)) {
+            return forked;
+        }
+        let _ = sys::set_dumpable(self.dumpable);
+        let Some(pid_ns) = self.pid_ns else {
+            return forked;
+        };
+        match (pid_ns.leave(), forked) {
+            (Ok(()), forked) => forked,
+            (Err(e), forked) => {
+                // (Never seen: going back to one's own namespace.)
+                if let Ok(Forked::Parent { pid, .. }) = forked {
+                    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+                    let _ = reap(pid);
+                }
+                Err(e)
             }
         }
     }

@@ -355,8 +355,20 @@ pub fn set_environ(env: *const *const libc::c_char) {
 /// /proc/PID/exe access for other processes of the same uid (such as those
 /// in a container it is entering).
 pub fn set_non_dumpable() -> Result<(), Errno> {
+    set_dumpable(0)
+}
+
+/// The process's dumpable setting (`PR_GET_DUMPABLE`: 0, 1 or 2).
+pub fn dumpable() -> Result<i32, Errno> {
+    // SAFETY: PR_GET_DUMPABLE takes no arguments and reads no memory of ours.
+    let ret = unsafe { libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0) };
+    Errno::result(ret)
+}
+
+/// Set the process's dumpable setting (`PR_SET_DUMPABLE`).
+pub fn set_dumpable(value: i32) -> Result<(), Errno> {
     // SAFETY: PR_SET_DUMPABLE takes an integer; no pointers involved.
-    let ret = unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    let ret = unsafe { libc::prctl(libc::PR_SET_DUMPABLE, value as libc::c_ulong, 0, 0, 0) };
     Errno::result(ret).map(drop)
 }
 
