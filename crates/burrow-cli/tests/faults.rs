@@ -5,7 +5,7 @@
 
 mod deadline;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -165,18 +165,7 @@ fn create_killed_at_any_moment_is_cleaned_by_delete_force() {
         assert!(!scratch.state().join(&id).exists(), "{id}: state left behind");
         assert_eq!(cgroups_named(&id), Vec::<PathBuf>::new(), "{id}: cgroups left behind");
         if let Some(pid) = pid {
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Path::new(&format!("/proc/{pid}")).exists()
-                && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                    .unwrap_or_default()
-                    .contains(") Z")
-            {
-                assert!(
-                    Instant::now() < deadline,
-                    "{id}: its process {pid} outlived delete --force"
-                );
-                std::thread::sleep(Duration::from_millis(10));
-            }
+            wait_dead(pid, &format!("{id}: after delete --force"));
         }
     }
     println!("create killed at {steps} moments over {whole:?}: {outcomes:?}");
@@ -221,13 +210,7 @@ fn container_killed_during_setup_is_cleaned_by_delete_force() {
         // SIGKILL is delivered, not yet done, when kill(2) returns: ask for
         // the state once the process has died (a zombie, or reaped).
         if let Some(pid) = child {
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .is_ok_and(|s| !s.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z')))
-            {
-                assert!(Instant::now() < deadline, "{id}: {pid} survived SIGKILL");
-                std::thread::sleep(Duration::from_millis(1));
-            }
+            wait_dead(pid, &format!("{id}: after SIGKILL"));
         }
         let state = output_within(scratch.command(&["state", &id]).stdout(Stdio::piped()), LIMIT);
         let status = serde_json::from_slice::<serde_json::Value>(&state.stdout)
@@ -322,6 +305,17 @@ fn unwritable_state_gives_a_clear_error_and_changes_nothing() {
         );
         assert_eq!(cgroups_named(&id), Vec::<PathBuf>::new(), "{case}: cgroups left behind");
         assert!(!state.join(&id).exists(), "{case}: state left behind");
+    }
+}
+
+/// Wait (up to 5 s) until process `pid` has died: a zombie, or gone.
+fn wait_dead(pid: i32, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|s| !s.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z')))
+    {
+        assert!(Instant::now() < deadline, "{what}: process {pid} is still alive");
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
@@ -440,13 +434,7 @@ fn create_killed_at_each_named_stage_is_cleaned_by_delete_force() {
             assert!(!scratch.state().join(&id).exists(), "{what}: state left behind");
             assert_eq!(cgroups_named(&id), Vec::<PathBuf>::new(), "{what}: cgroups left behind");
             if let Some(pid) = pid {
-                let deadline = Instant::now() + Duration::from_secs(5);
-                while std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                    .is_ok_and(|s| !s.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z')))
-                {
-                    assert!(Instant::now() < deadline, "{what}: {pid} outlived delete --force");
-                    std::thread::sleep(Duration::from_millis(10));
-                }
+                wait_dead(pid, &format!("{what}: after delete --force"));
             }
             seen.push(format!("{what}: {state}"));
         }

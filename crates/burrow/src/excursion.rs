@@ -11,7 +11,7 @@
 //! stay the caller's child) a helper process joins, then forks the code's
 //! process.
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
@@ -409,7 +409,7 @@ impl Excursion {
         }
         if let Some(forwarding) = forwarding.as_ref().filter(|_| direct) {
             // The channel closed at its exec: pass signals on until it ends.
-            forward_until_exit(&child_pidfd, forwarding);
+            let _ = forwarding.wait_readable(child_pidfd.as_fd(), Some(child_pidfd.as_fd()));
         }
         drop(forwarding);
         in_flight.release(parent_end.as_raw_fd());
@@ -649,33 +649,37 @@ impl Forwarding {
     }
 }
 
+impl Forwarding {
+    /// Wait until `ready` is readable, passing the signals caught meanwhile
+    /// on to the process the pidfd `to` holds, if any.
+    fn wait_readable(&self, ready: BorrowedFd<'_>, to: Option<BorrowedFd<'_>>) -> nix::Result<()> {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        loop {
+            let mut fds = [
+                PollFd::new(ready, PollFlags::POLLIN),
+                PollFd::new(self.fd.as_fd(), PollFlags::POLLIN),
+            ];
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(e) => return Err(e),
+            }
+            while let Ok(Some(info)) = self.fd.read_signal() {
+                if let Some(to) = to {
+                    let _ = sys::pidfd_send_signal(to, info.ssi_signo as i32);
+                }
+            }
+            if fds[0].any().unwrap_or(false) {
+                return Ok(());
+            }
+        }
+    }
+}
+
 impl Drop for Forwarding {
     fn drop(&mut self) {
         // Signals that arrived meanwhile were passed on; drop them here.
         while let Ok(Some(_)) = self.fd.read_signal() {}
         let _ = self.old.thread_set_mask();
-    }
-}
-
-/// Pass the signals `forwarding` catches on to the process `pidfd` holds,
-/// until it has ended.
-fn forward_until_exit(pidfd: &OwnedFd, forwarding: &Forwarding) {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    loop {
-        let mut fds = [
-            PollFd::new(pidfd.as_fd(), PollFlags::POLLIN),
-            PollFd::new(forwarding.fd.as_fd(), PollFlags::POLLIN),
-        ];
-        match poll(&mut fds, PollTimeout::NONE) {
-            Ok(_) | Err(Errno::EINTR) => {}
-            Err(_) => return,
-        }
-        while let Ok(Some(info)) = forwarding.fd.read_signal() {
-            let _ = sys::pidfd_send_signal(pidfd.as_fd(), info.ssi_signo as i32);
-        }
-        if fds[0].any().unwrap_or(false) {
-            return;
-        }
     }
 }
 
@@ -686,26 +690,11 @@ fn next_message(
     forwarding: Option<&Forwarding>,
     target: Option<Pid>,
 ) -> Result<Option<Message>> {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    let Some(forwarding) = forwarding else {
-        return channel::recv(channel);
-    };
-    loop {
-        let mut fds = [
-            PollFd::new(channel.as_fd(), PollFlags::POLLIN),
-            PollFd::new(forwarding.fd.as_fd(), PollFlags::POLLIN),
-        ];
-        match poll(&mut fds, PollTimeout::NONE) {
-            Ok(_) | Err(Errno::EINTR) => {}
-            Err(e) => return Err(Error::sys("waiting for the excursion", e)),
-        }
-        while let Ok(Some(info)) = forwarding.fd.read_signal() {
-            if let Some(fd) = target.and_then(|pid| sys::pidfd_open(pid).ok()) {
-                let _ = sys::pidfd_send_signal(fd.as_fd(), info.ssi_signo as i32);
-            }
-        }
-        if fds[0].any().unwrap_or(false) {
-            return channel::recv(channel);
-        }
+    if let Some(forwarding) = forwarding {
+        let target = target.and_then(|pid| sys::pidfd_open(pid).ok());
+        forwarding
+            .wait_readable(channel.as_fd(), target.as_ref().map(|fd| fd.as_fd()))
+            .map_err(|e| Error::sys("waiting for the excursion", e))?;
     }
+    channel::recv(channel)
 }
