@@ -153,20 +153,10 @@ fn create_killed_at_any_moment_is_cleaned_by_delete_force() {
             "no container".to_string()
         };
         *outcomes.entry(outcome).or_default() += 1;
-        let deleted = scratch.burrow(&["delete", "--force", &id]);
         let pid: Option<i32> = std::fs::read_to_string(&pid_file)
             .ok()
             .and_then(|p| p.trim().parse().ok());
-        assert!(
-            deleted.status.success() || !scratch.state().join(&id).exists(),
-            "{id}: delete --force failed: {}",
-            String::from_utf8_lossy(&deleted.stderr)
-        );
-        assert!(!scratch.state().join(&id).exists(), "{id}: state left behind");
-        assert_eq!(cgroups_named(&id), Vec::<PathBuf>::new(), "{id}: cgroups left behind");
-        if let Some(pid) = pid {
-            wait_dead(pid, &format!("{id}: after delete --force"));
-        }
+        delete_force_leaves_nothing(&scratch, &id, pid, &id);
     }
     println!("create killed at {steps} moments over {whole:?}: {outcomes:?}");
     assert!(
@@ -308,6 +298,24 @@ fn unwritable_state_gives_a_clear_error_and_changes_nothing() {
     }
 }
 
+/// `delete --force` of `id` (`what` names the case) succeeds, or finds no
+/// container; either way no state or cgroup is left, and the process
+/// `pid` (from the pid file, if any) is dead.
+fn delete_force_leaves_nothing(scratch: &Scratch, id: &str, pid: Option<i32>, what: &str) {
+    let deleted = scratch.burrow(&["delete", "--force", id]);
+    let gone = !scratch.state().join(id).exists();
+    assert!(
+        deleted.status.success() || gone,
+        "{what}: delete --force failed: {}",
+        String::from_utf8_lossy(&deleted.stderr)
+    );
+    assert!(gone, "{what}: state left behind");
+    assert_eq!(cgroups_named(id), Vec::<PathBuf>::new(), "{what}: cgroups left behind");
+    if let Some(pid) = pid {
+        wait_dead(pid, &format!("{what}: after delete --force"));
+    }
+}
+
 /// Wait (up to 5 s) until process `pid` has died: a zombie, or gone.
 fn wait_dead(pid: i32, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -425,17 +433,7 @@ fn create_killed_at_each_named_stage_is_cleaned_by_delete_force() {
             // Written last by a create that got that far.
             let wrote_pid_file = matches!(*point, "create:pid-file" | "child:ready");
             assert_eq!(pid.is_some(), wrote_pid_file, "{what}: pid file {pid:?}");
-            let deleted = scratch.burrow(&["delete", "--force", &id]);
-            assert!(
-                deleted.status.success() || *expected == "no container",
-                "{what}: delete --force: {}",
-                String::from_utf8_lossy(&deleted.stderr)
-            );
-            assert!(!scratch.state().join(&id).exists(), "{what}: state left behind");
-            assert_eq!(cgroups_named(&id), Vec::<PathBuf>::new(), "{what}: cgroups left behind");
-            if let Some(pid) = pid {
-                wait_dead(pid, &format!("{what}: after delete --force"));
-            }
+            delete_force_leaves_nothing(&scratch, &id, pid, &what);
             seen.push(format!("{what}: {state}"));
         }
     }
