@@ -18,9 +18,7 @@ fn bundle() -> &'static std::path::Path {
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let error = match burrow_oci::convert::parse_config(text) {
-        Ok(config) => {
-            burrow_oci::convert::to_spec(&config, bundle(), None, None, &[]).err()
-        }
+        Ok(config) => burrow_oci::convert::to_spec(&config, bundle(), None, None, &[]).err(),
         Err(e) => Some(e),
     };
     if let Some(e) = error {
