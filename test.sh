@@ -34,11 +34,12 @@ command -v containerd >/dev/null || packages+=(containerd)     # (and ctr, and t
 command -v catatonit >/dev/null || packages+=(catatonit)       # podman's pod infra (pause) image
 command -v iptables-save >/dev/null || packages+=(iptables)    # podman's default network; leftovers
 command -v ip >/dev/null || packages+=(iproute2)               # the CNI bridge: removal, leftover check
+command -v g++ >/dev/null || packages+=(g++)                   # cargo-fuzz: libFuzzer is C++
 if [ ${#packages[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
-echo "ok: busybox newuidmap runuser unshare mount useradd runc python3 script ps podman containerd catatonit iptables ip"
+echo "ok: busybox newuidmap runuser unshare mount useradd runc python3 script ps podman containerd catatonit iptables ip g++"
 
 say "the unprivileged test user"
 if ! id burrowtest >/dev/null 2>&1; then

@@ -489,19 +489,8 @@ fn each_forwarded_signal_reaches_the_payload() {
         (Signal::SIGINT, "INT"),
         (Signal::SIGQUIT, "QUIT"),
     ] {
-        let tmp = Scratch::new();
         let script = format!("trap 'echo got-{name}; exit 7' {name}; while :; do sleep 0.05; done");
-        let runner = burrow(As::Caller, &tmp, &["run", "--", "sh", "-c", &script])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let sleeper = Sleeper {
-            runner: Some(runner),
-            pid: 0,
-        };
-        wait_for_sleep_under(sleeper.runner_pid());
-        sleeper.signal_runner(signal);
-        let out = sleeper.finish();
+        let out = signal_a_running_payload(&script, signal);
         assert_eq!(out.status.code(), Some(7), "{name}: {}", stderr(&out));
         assert_eq!(stdout(&out), format!("got-{name}\n"), "{name}");
     }
@@ -509,8 +498,16 @@ fn each_forwarded_signal_reaches_the_payload() {
 
 #[test]
 fn ctrl_c_reaches_a_payload_that_handles_it() {
-    let tmp = Scratch::new();
     let script = "trap 'echo caught; exit 42' INT; while :; do sleep 0.05; done";
+    let out = signal_a_running_payload(script, nix::sys::signal::Signal::SIGINT);
+    assert_eq!(out.status.code(), Some(42));
+    assert_eq!(stdout(&out), "caught\n");
+}
+
+/// `burrow run -- sh -c script`; once its payload sleeps, send `signal`
+/// to burrow and return how it ended.
+fn signal_a_running_payload(script: &str, signal: nix::sys::signal::Signal) -> Output {
+    let tmp = Scratch::new();
     let runner = burrow(As::Caller, &tmp, &["run", "--", "sh", "-c", script])
         .stdout(Stdio::piped())
         .spawn()
@@ -520,10 +517,8 @@ fn ctrl_c_reaches_a_payload_that_handles_it() {
         pid: 0,
     };
     wait_for_sleep_under(sleeper.runner_pid());
-    sleeper.signal_runner(nix::sys::signal::Signal::SIGINT);
-    let out = sleeper.finish();
-    assert_eq!(out.status.code(), Some(42));
-    assert_eq!(stdout(&out), "caught\n");
+    sleeper.signal_runner(signal);
+    sleeper.finish()
 }
 
 #[test]

@@ -596,20 +596,27 @@ fn remove(name: &str) {
     let _ = env().podman(&["rm", "--force", "--time", "0", name]);
 }
 
+/// Run `body` against a detached container `name` running `script`, and
+/// remove the container afterwards, whatever the body's outcome.
+fn in_detached(name: &str, script: &str, body: impl FnOnce(&Env) -> Result<(), Failed>) -> Result<(), Failed> {
+    detached(name, script)?;
+    let result = body(env());
+    remove(name);
+    result
+}
+
 fn podman_run_detached_then_ps() -> Result<(), Failed> {
-    detached("e2e-ps", "sleep 1000")?;
-    let out = env().podman(&["ps", "--filter", "name=e2e-ps", "--format", "{{.Names}} {{.Status}}"]);
-    remove("e2e-ps");
-    match out.code == Some(0) && out.stdout.starts_with("e2e-ps Up ") && out.stdout.lines().count() == 1 {
-        true => Ok(()),
-        false => Err(format!("ps should show e2e-ps up:\n{out}").into()),
-    }
+    in_detached("e2e-ps", "sleep 1000", |e| {
+        let out = e.podman(&["ps", "--filter", "name=e2e-ps", "--format", "{{.Names}} {{.Status}}"]);
+        match out.code == Some(0) && out.stdout.starts_with("e2e-ps Up ") && out.stdout.lines().count() == 1 {
+            true => Ok(()),
+            false => Err(format!("ps should show e2e-ps up:\n{out}").into()),
+        }
+    })
 }
 
 fn podman_exec_options_and_exit_codes() -> Result<(), Failed> {
-    detached("e2e-exec", "sleep 1000")?;
-    let e = env();
-    let result = (|| {
+    in_detached("e2e-exec", "sleep 1000", |e| {
         e.podman_with_input(&["exec", "-i", "e2e-exec", "cat"], Some("through stdin\n"))
             .expect(0, "through stdin\n")?;
         e.podman(&["exec", "-u", "65534", "e2e-exec", "id", "-u"])
@@ -624,15 +631,11 @@ fn podman_exec_options_and_exit_codes() -> Result<(), Failed> {
             return Err(format!("exec -t should run on a terminal:\n{tty}").into());
         }
         Ok(())
-    })();
-    remove("e2e-exec");
-    result
+    })
 }
 
 fn podman_logs_and_top() -> Result<(), Failed> {
-    detached("e2e-logs", "echo to-stdout; echo to-stderr >&2; exec sleep 1000")?;
-    let e = env();
-    let result = (|| {
+    in_detached("e2e-logs", "echo to-stdout; echo to-stderr >&2; exec sleep 1000", |e| {
         eventually("logs", || {
             let out = e.podman(&["logs", "e2e-logs"]);
             if out.stdout == "to-stdout\n" && out.stderr == "to-stderr\n" {
@@ -651,16 +654,12 @@ fn podman_logs_and_top() -> Result<(), Failed> {
             return Err(format!("top should show sleep as pid 1:\n{top}").into());
         }
         Ok(())
-    })();
-    remove("e2e-logs");
-    result
+    })
 }
 
 fn podman_pause_unpause_and_update() -> Result<(), Failed> {
-    detached("e2e-pause", "sleep 1000")?;
-    let e = env();
-    let state = || e.podman(&["inspect", "--format", "{{.State.Status}}", "e2e-pause"]);
-    let result = (|| {
+    in_detached("e2e-pause", "sleep 1000", |e| {
+        let state = || e.podman(&["inspect", "--format", "{{.State.Status}}", "e2e-pause"]);
         e.podman(&["pause", "e2e-pause"]).ok()?;
         state().expect(0, "paused\n")?;
         e.podman(&["unpause", "e2e-pause"]).ok()?;
@@ -673,42 +672,35 @@ fn podman_pause_unpause_and_update() -> Result<(), Failed> {
             "/sys/fs/cgroup/memory/memory.limit_in_bytes",
         ])
         .expect(0, "67108864\n")
-    })();
-    remove("e2e-pause");
-    result
+    })
 }
 
 fn podman_kill_with_a_signal() -> Result<(), Failed> {
-    detached(
+    in_detached(
         "e2e-kill",
         "trap 'echo got-hup' HUP; echo ready; while :; do sleep 0.1; done",
-    )?;
-    let e = env();
-    let result = (|| {
-        eventually("ready", || {
-            match e.podman(&["logs", "e2e-kill"]).stdout.contains("ready") {
-                true => Ok(()),
-                false => Err("not ready".into()),
-            }
-        })?;
-        e.podman(&["kill", "-s", "HUP", "e2e-kill"]).ok()?;
-        eventually("the trap ran", || {
-            let out = e.podman(&["logs", "e2e-kill"]);
-            match out.stdout.contains("got-hup") {
-                true => Ok(()),
-                false => Err(out.to_string().into()),
-            }
-        })
-    })();
-    remove("e2e-kill");
-    result
+        |e| {
+            eventually("ready", || {
+                match e.podman(&["logs", "e2e-kill"]).stdout.contains("ready") {
+                    true => Ok(()),
+                    false => Err("not ready".into()),
+                }
+            })?;
+            e.podman(&["kill", "-s", "HUP", "e2e-kill"]).ok()?;
+            eventually("the trap ran", || {
+                let out = e.podman(&["logs", "e2e-kill"]);
+                match out.stdout.contains("got-hup") {
+                    true => Ok(()),
+                    false => Err(out.to_string().into()),
+                }
+            })
+        },
+    )
 }
 
 fn podman_stop_with_a_timeout_and_restart() -> Result<(), Failed> {
     // As pid 1 without a handler, sh ignores SIGTERM: stop must kill it.
-    detached("e2e-stop", "sleep 1000")?;
-    let e = env();
-    let result = (|| {
+    in_detached("e2e-stop", "sleep 1000", |e| {
         let started = Instant::now();
         e.podman(&["stop", "-t", "1", "e2e-stop"]).ok()?;
         let took = started.elapsed();
@@ -725,9 +717,7 @@ fn podman_stop_with_a_timeout_and_restart() -> Result<(), Failed> {
         e.podman(&["restart", "e2e-stop"]).ok()?;
         e.podman(&["inspect", "--format", "{{.State.Status}}", "e2e-stop"])
             .expect(0, "running\n")
-    })();
-    remove("e2e-stop");
-    result
+    })
 }
 
 fn podman_rm_force_removes_a_running_container() -> Result<(), Failed> {

@@ -75,15 +75,7 @@ fn a_device_program_enforces_the_rules() {
     attach(&cgroup.0, &rules).unwrap();
     let script = "sleep 0.3; cat /dev/null 2>&1 | grep -q 'not permitted' && echo null-denied; \
                   head -c 3 /dev/zero | wc -c";
-    let child = Command::new("sh")
-        .args(["-c", script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::fs::write(cgroup.0.join("cgroup.procs"), child.id().to_string()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "null-denied\n3\n");
+    assert_eq!(run_in(&cgroup.0, script), "null-denied\n3\n");
 }
 
 /// The program every container gets where there is no v1 devices cgroup
@@ -96,14 +88,21 @@ fn the_default_device_program_loads() {
     burrow_oci::resources::apply(None, &[], std::slice::from_ref(&cgroup.0)).unwrap();
     let script = "sleep 0.3; echo x > /dev/null && echo null-ok; \
                   head -c 1 /dev/mem >/dev/null 2>&1 || echo mem-denied";
+    assert_eq!(run_in(&cgroup.0, script), "null-ok\nmem-denied\n");
+}
+
+/// The output of `sh -c script`, moved into `cgroup` as it starts (the
+/// script sleeps first so that the move lands before what it tests). The
+/// child is reaped even when the move fails.
+fn run_in(cgroup: &std::path::Path, script: &str) -> String {
     let child = Command::new("sh")
         .args(["-c", script])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let placed = std::fs::write(cgroup.0.join("cgroup.procs"), child.id().to_string());
+    let placed = std::fs::write(cgroup.join("cgroup.procs"), child.id().to_string());
     let out = child.wait_with_output().unwrap();
     placed.unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "null-ok\nmem-denied\n");
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

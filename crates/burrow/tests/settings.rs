@@ -357,31 +357,23 @@ fn a_copied_up_tmpfs_starts_with_the_directory_contents() {
         std::os::unix::fs::PermissionsExt::from_mode(0o751),
     )
     .unwrap();
-    let b = sandbox(&out).bind_ro(data.path(), "/data").mount(Mount::Generic {
+    let tmpcopyup = |destination: &str, flags| Mount::Generic {
         source: "tmpfs".into(),
-        destination: "/data".into(),
+        destination: destination.into(),
         fstype: "tmpfs".into(),
-        flags: libc::MS_NOSUID | libc::MS_NODEV,
+        flags,
         clear: 0,
         recursive_set: 0,
         recursive_clear: 0,
         data: String::new(),
         propagation: Vec::new(),
         copy_up: true,
-    });
-    // Read-only too: filled first, then made read-only.
-    let b = b.mount(Mount::Generic {
-        source: "tmpfs".into(),
-        destination: "/data/sub".into(),
-        fstype: "tmpfs".into(),
-        flags: libc::MS_RDONLY,
-        clear: 0,
-        recursive_set: 0,
-        recursive_clear: 0,
-        data: String::new(),
-        propagation: Vec::new(),
-        copy_up: true,
-    });
+    };
+    let b = sandbox(&out)
+        .bind_ro(data.path(), "/data")
+        .mount(tmpcopyup("/data", libc::MS_NOSUID | libc::MS_NODEV))
+        // Read-only too: filled first, then made read-only.
+        .mount(tmpcopyup("/data/sub", libc::MS_RDONLY));
     let script = "cat /data/link > /out/read; stat -c %a /data/sub > /out/mode; \
                   touch /data/sub/new 2>/dev/null; echo ro=$? > /out/ro; \
                   umount /data/sub 2>/dev/null || true; \
