@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use burrow::cgroupfs;
+
 use crate::error::{OciError, Result};
 
 /// A mounted cgroup hierarchy.
@@ -56,6 +58,72 @@ pub(crate) fn mounted_under(root: &Path) -> Vec<Mounted> {
 }
 
 fn read_hierarchies() -> Vec<Hierarchy> {
+    conventional_hierarchies(Path::new(CGROUP_ROOT), own_cgroups_text()).unwrap_or_else(hierarchies_from_mount_table)
+}
+
+/// Where hosts mount their cgroup hierarchies.
+const CGROUP_ROOT: &str = cgroupfs::ROOT;
+
+/// The hierarchies, found without the mount table where the host mounts
+/// them as systemd and the distributions do: cgroup2 at `root`, or each v1
+/// hierarchy at `root/NAME` (NAME its controllers joined by commas, `X`
+/// for `name=X`) and cgroup2 at `root/unified`. Each hierarchy this
+/// process is in (`/proc/self/cgroup`, given as `own`) must be a cgroup
+/// file system of the right version there; `None` when any is not, and
+/// the mount table decides.
+///
+/// Reading `/proc/self/mountinfo` waits for every mount being made on the
+/// machine (the kernel's namespace lock is global): with 50 containers
+/// starting at once, 20 ms a read here.
+fn conventional_hierarchies(root: &Path, own: &str) -> Option<Vec<Hierarchy>> {
+    use nix::sys::statfs::{CGROUP2_SUPER_MAGIC, CGROUP_SUPER_MAGIC};
+    let kind = |dir: &Path| cgroupfs::fs_type(dir).ok();
+    if kind(root)? == CGROUP2_SUPER_MAGIC {
+        // Unified: this process must be in no v1 hierarchy.
+        let only_v2 = own.lines().all(|l| l.starts_with("0::") || l.is_empty());
+        return only_v2.then(|| {
+            vec![Hierarchy {
+                mount_point: root.into(),
+                controllers: Vec::new(),
+            }]
+        });
+    }
+    let mut found: Vec<(u32, Hierarchy)> = Vec::new();
+    for line in own.lines().filter(|l| !l.is_empty()) {
+        let mut f = line.splitn(3, ':');
+        let (id, list) = (f.next()?.parse::<u32>().ok()?, f.next()?);
+        let controllers: Vec<String> = list.split(',').filter(|c| !c.is_empty()).map(str::to_owned).collect();
+        let (name, magic) = if id == 0 && controllers.is_empty() {
+            ("unified".to_owned(), CGROUP2_SUPER_MAGIC)
+        } else if controllers.is_empty() {
+            return None;
+        } else {
+            let parts: Vec<&str> = controllers
+                .iter()
+                .map(|c| c.strip_prefix("name=").unwrap_or(c))
+                .collect();
+            (parts.join(","), CGROUP_SUPER_MAGIC)
+        };
+        let mount_point = root.join(name);
+        if kind(&mount_point)? != magic {
+            return None;
+        }
+        // cgroup2 sorts last, v1 hierarchies by id (the mount table's order).
+        let key = if id == 0 { u32::MAX } else { id };
+        found.push((
+            key,
+            Hierarchy {
+                mount_point,
+                controllers,
+            },
+        ));
+    }
+    found.sort_by_key(|(key, _)| *key);
+    Some(found.into_iter().map(|(_, h)| h).collect())
+}
+
+/// The hierarchies as the mount table lists them, wherever they are.
+fn hierarchies_from_mount_table() -> Vec<Hierarchy> {
     let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     info.lines()
         .filter_map(|line| {
@@ -68,7 +136,7 @@ fn read_hierarchies() -> Vec<Hierarchy> {
                 "cgroup2" => Vec::new(),
                 "cgroup" => super_opts
                     .split(',')
-                    .filter(|o| *o != "rw" && *o != "ro")
+                    .filter(|o| !V1_MOUNT_OPTIONS.contains(o) && !o.starts_with("release_agent="))
                     .map(str::to_owned)
                     .collect(),
                 _ => return None,
@@ -81,11 +149,27 @@ fn read_hierarchies() -> Vec<Hierarchy> {
         .collect()
 }
 
+/// The options of a v1 cgroup mount that are not controllers (or names).
+const V1_MOUNT_OPTIONS: &[&str] = &[
+    "rw",
+    "ro",
+    "xattr",
+    "noprefix",
+    "clone_children",
+    "cpuset_v2_mode",
+    "favordynmods",
+];
+
+/// `/proc/self/cgroup`, read once per process.
+fn own_cgroups_text() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default())
+}
+
 /// This process's cgroup in the hierarchy with `controllers`.
 fn own_cgroup(controllers: &[String]) -> PathBuf {
-    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let text = TEXT.get_or_init(|| std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default());
-    text.lines()
+    own_cgroups_text()
+        .lines()
         .filter_map(|l| {
             let mut f = l.splitn(3, ':');
             let (_, ctls, path) = (f.next()?, f.next()?, f.next()?);
@@ -153,7 +237,7 @@ pub fn make(dirs: &[PathBuf], warn: bool) -> Result<Made> {
     let mut skipped = Vec::new();
     for dir in dirs {
         // The usual case in one call: a new leaf below an existing parent.
-        let result = match std::fs::create_dir(dir) {
+        let result = match cgroupfs::mkdir(dir) {
             Ok(()) => {
                 made.created.push(dir.clone());
                 inherit_cpuset(dir)
@@ -196,7 +280,7 @@ pub fn make(dirs: &[PathBuf], warn: bool) -> Result<Made> {
 
 /// Every process in the cgroup `dir` and the cgroups below it.
 pub fn tree_procs(dir: &Path) -> Vec<i32> {
-    let mut pids: Vec<i32> = std::fs::read_to_string(dir.join("cgroup.procs"))
+    let mut pids: Vec<i32> = cgroupfs::read_to_string(&dir.join("cgroup.procs"))
         .unwrap_or_default()
         .lines()
         .filter_map(|p| p.parse().ok())
@@ -221,11 +305,11 @@ fn subdirs(dir: &Path) -> Vec<PathBuf> {
 fn make_with_parents(dir: &Path, created: &mut Vec<PathBuf>) -> std::io::Result<()> {
     let missing: Vec<PathBuf> = dir
         .ancestors()
-        .take_while(|d| !d.exists())
+        .take_while(|d| !cgroupfs::exists(d))
         .map(Path::to_path_buf)
         .collect();
     for d in missing.iter().rev() {
-        std::fs::create_dir(d)?;
+        cgroupfs::mkdir(d)?;
         created.push(d.clone());
         inherit_cpuset(d)?;
     }
@@ -238,13 +322,13 @@ fn inherit_cpuset(dir: &Path) -> std::io::Result<()> {
     let Some(parent) = dir.parent() else { return Ok(()) };
     for file in ["cpuset.cpus", "cpuset.mems"] {
         let own = dir.join(file);
-        let current = match std::fs::read_to_string(&own) {
+        let current = match cgroupfs::read_to_string(&own) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(e),
         };
         if current.trim().is_empty() {
-            std::fs::write(&own, std::fs::read_to_string(parent.join(file))?.trim())?;
+            cgroupfs::write(&own, cgroupfs::read_to_string(&parent.join(file))?.trim())?;
         }
     }
     Ok(())
@@ -259,7 +343,7 @@ pub fn remove(created: &[PathBuf], leaves: &[PathBuf]) {
     // leaf that burrow made is empty.
     let gone: Vec<&PathBuf> = leaves
         .iter()
-        .filter(|leaf| created.contains(leaf) && std::fs::remove_dir(leaf).is_ok())
+        .filter(|leaf| created.contains(leaf) && cgroupfs::rmdir(leaf).is_ok())
         .collect();
     let left: Vec<&PathBuf> = leaves.iter().filter(|leaf| !gone.contains(leaf)).collect();
     if !left.is_empty() {
@@ -285,7 +369,7 @@ pub fn remove(created: &[PathBuf], leaves: &[PathBuf]) {
     for dir in created.iter().rev().filter(|d| !gone.contains(d)) {
         let deadline = Instant::now() + Duration::from_secs(2);
         loop {
-            match std::fs::remove_dir(dir) {
+            match cgroupfs::rmdir(dir) {
                 Ok(()) => break,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
                 // Killed processes take a moment to leave their cgroup.
@@ -309,7 +393,7 @@ pub fn thaw(leaves: &[PathBuf]) {
 fn remove_below(dir: &Path) {
     for sub in subdirs(dir) {
         remove_below(&sub);
-        let _ = std::fs::remove_dir(&sub);
+        let _ = cgroupfs::rmdir(&sub);
     }
 }
 
@@ -331,4 +415,50 @@ pub fn v2_leaf(leaves: &[PathBuf]) -> Option<&PathBuf> {
             .iter()
             .any(|h| h.controllers.is_empty() && leaf.starts_with(&h.mount_point))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listed(hierarchies: &[Hierarchy]) -> Vec<(PathBuf, Vec<String>)> {
+        hierarchies
+            .iter()
+            .map(|h| (h.mount_point.clone(), h.controllers.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn the_conventional_layout_is_what_the_mount_table_says() {
+        let from_table = listed(&hierarchies_from_mount_table());
+        match conventional_hierarchies(Path::new(CGROUP_ROOT), own_cgroups_text()) {
+            Some(found) => assert_eq!(listed(&found), from_table),
+            // Only a host that mounts its hierarchies elsewhere may differ.
+            None => assert!(
+                from_table.iter().any(|(p, _)| !p.starts_with(CGROUP_ROOT)),
+                "{from_table:?}"
+            ),
+        }
+    }
+
+    #[test]
+    fn anything_unconventional_falls_back_to_the_mount_table() {
+        // Not a cgroup file system where a hierarchy should be.
+        let tmp = std::env::temp_dir();
+        assert!(conventional_hierarchies(&tmp, "0::/\n").is_none());
+        assert!(conventional_hierarchies(Path::new("/sys/fs"), "1:cpu:/\n0::/\n").is_none());
+        let unified = Path::new("/sys/fs/cgroup/unified");
+        if statfs_is_cgroup2(unified) {
+            // A cgroup2 root with v1 hierarchies beside it, somewhere else.
+            assert!(conventional_hierarchies(unified, "1:cpu:/\n0::/\n").is_none());
+            let found = conventional_hierarchies(unified, "0::/\n").expect("cgroup2 at the root");
+            assert_eq!(listed(&found), vec![(unified.to_path_buf(), vec![])]);
+        }
+        // A hierarchy with neither controllers nor a name.
+        assert!(conventional_hierarchies(Path::new(CGROUP_ROOT), "3::/\n").is_none());
+    }
+
+    fn statfs_is_cgroup2(dir: &Path) -> bool {
+        nix::sys::statfs::statfs(dir).is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
+    }
 }

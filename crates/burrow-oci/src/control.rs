@@ -1,6 +1,7 @@
 //! Operations on a live container's cgroups: `pause`, `resume`, `update`
 //! and `events`.
 
+use burrow::cgroupfs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -21,7 +22,7 @@ pub fn freeze(leaves: &[PathBuf], frozen: bool) -> Result<()> {
     })?;
     let w = driver.freeze(frozen);
     let path = dir.join(&w.file);
-    std::fs::write(&path, &w.value)
+    cgroupfs::write(&path, &w.value)
         .map_err(|e| OciError::io(format!("writing {} to {}", w.value, path.display()), e))?;
     let deadline = Instant::now() + Duration::from_secs(5);
     while is_frozen(leaves) != Some(frozen) {
@@ -36,7 +37,7 @@ pub fn freeze(leaves: &[PathBuf], frozen: bool) -> Result<()> {
             });
         }
         // Keep asking: a v1 cgroup can stay FREEZING while a task is busy.
-        let _ = std::fs::write(&path, &w.value);
+        let _ = cgroupfs::write(&path, &w.value);
         std::thread::sleep(Duration::from_millis(5));
     }
     Ok(())
@@ -46,10 +47,10 @@ pub fn freeze(leaves: &[PathBuf], frozen: bool) -> Result<()> {
 pub fn is_frozen(leaves: &[PathBuf]) -> Option<bool> {
     let (dir, driver) = placed(leaves, Section::Freezer)?;
     if driver.name() == "v2" {
-        let events = std::fs::read_to_string(dir.join("cgroup.events")).ok()?;
+        let events = cgroupfs::read_to_string(&dir.join("cgroup.events")).ok()?;
         Some(events.lines().any(|l| l == "frozen 1"))
     } else {
-        let state = std::fs::read_to_string(dir.join("freezer.state")).ok()?;
+        let state = cgroupfs::read_to_string(&dir.join("freezer.state")).ok()?;
         Some(state.trim() == "FROZEN")
     }
 }

@@ -3,6 +3,7 @@
 //! Each takes the store's lock for its whole length, so two commands on
 //! one id cannot interleave, and leaves nothing half-made when it fails.
 
+use burrow::cgroupfs;
 use std::collections::HashMap;
 use std::os::fd::AsFd;
 use std::os::unix::fs::OpenOptionsExt;
@@ -69,17 +70,32 @@ fn place(
     intended: &[PathBuf],
     resources: Option<&(oci_spec::runtime::LinuxResources, Vec<oci_spec::runtime::LinuxDevice>)>,
 ) -> Result<()> {
-    // Recorded before they exist: a create killed while making them leaves
-    // a record that `delete --force` removes them by (rmdir only: one
-    // that was there before and is in use stays).
+    // Recorded before they exist: a create killed from here on leaves a
+    // record that `delete --force` removes them by (rmdir only: one that
+    // was there before and is in use stays). Where none exists yet, they
+    // are recorded as the container's too (which `delete --force` ends the
+    // processes of), and the usual create saves its record once here
+    // instead of twice; a directory that was there before may hold
+    // processes not the container's, so it is the container's only once
+    // made sure of.
     record.cgroups = intended.to_vec();
+    if intended.iter().all(|dir| !cgroupfs::exists(dir)) {
+        record.placement = intended.to_vec();
+    }
     store.save(record)?;
     // A failed make removed what it made itself: the directories that were
     // there before are not the container's to remove.
-    let made = cgroups::make(intended, record.cgroups_asked_for).inspect_err(|_| record.cgroups.clear())?;
-    record.cgroups = made.created;
-    record.placement = made.leaves;
-    store.save(record)?;
+    let made = cgroups::make(intended, record.cgroups_asked_for).inspect_err(|_| {
+        record.cgroups.clear();
+        record.placement.clear();
+    })?;
+    // Saved again only where the record above was wrong (some were there
+    // before, or could not be made).
+    if made.created != record.cgroups || made.leaves != record.placement {
+        record.cgroups = made.created;
+        record.placement = made.leaves;
+        store.save(record)?;
+    }
     crate::resources::apply(
         resources.map(|(r, _)| r),
         resources.map(|(_, d)| d.as_slice()).unwrap_or_default(),
@@ -377,8 +393,9 @@ pub fn kill(store: &Store, id: &str, signal: i32, all: bool) -> Result<()> {
     if all {
         // cgroup2 kills a whole tree at once, new forks included.
         if signal == libc::SIGKILL {
-            if let Some(leaf) = cgroups::v2_leaf(&record.placement).filter(|l| l.join("cgroup.kill").exists()) {
-                let _ = std::fs::write(leaf.join("cgroup.kill"), "1");
+            if let Some(leaf) = cgroups::v2_leaf(&record.placement).filter(|l| cgroupfs::exists(&l.join("cgroup.kill")))
+            {
+                let _ = cgroupfs::write(&leaf.join("cgroup.kill"), "1");
             }
         }
         for pid in container_processes(&record) {
@@ -395,7 +412,11 @@ pub fn kill(store: &Store, id: &str, signal: i32, all: bool) -> Result<()> {
 /// own (it is pid 1 there, so not a namespace it joined, such as a pod's);
 /// else only its own process. Never the caller's whole namespace.
 fn container_processes(record: &Record) -> Vec<i32> {
-    let mut pids: Vec<i32> = match record.placement.iter().find(|d| d.join("cgroup.procs").exists()) {
+    let mut pids: Vec<i32> = match record
+        .placement
+        .iter()
+        .find(|d| cgroupfs::exists(&d.join("cgroup.procs")))
+    {
         Some(leaf) => cgroups::tree_procs(leaf),
         None => {
             let theirs = std::fs::read_link(format!("/proc/{}/ns/pid", record.pid));
@@ -609,7 +630,7 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOptions) -> Result<i32> {
         .capabilities(caps)
         .no_new_privileges(opts.no_new_privs || process.no_new_privileges().unwrap_or(false))
         .preserve_fds(opts.preserve_fds);
-    for dir in record.placement.iter().filter(|d| d.exists()) {
+    for dir in record.placement.iter().filter(|d| cgroupfs::exists(d)) {
         excursion = excursion.cgroup(dir);
     }
     match (process.terminal().unwrap_or(false), &opts.console_socket) {

@@ -2,6 +2,7 @@
 //! v1 `devices.allow`/`devices.deny`), then every other section through the
 //! driver ([`crate::limits`]) of the hierarchy its controller lives in.
 
+use burrow::cgroupfs;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{LinuxDevice, LinuxDeviceCgroup, LinuxResources};
@@ -51,9 +52,45 @@ fn rule(d: &LinuxDeviceCgroup) -> String {
     )
 }
 
-fn write(dir: &Path, file: &str, value: &str) -> Result<()> {
-    let path = dir.join(file);
-    std::fs::write(&path, value).map_err(|e| OciError::io(format!("writing {value:?} to {}", path.display()), e))
+/// A v1 devices cgroup's `devices.allow` and `devices.deny`, each opened
+/// once for all its rules (the kernel takes one rule per write).
+struct DeviceFiles<'a> {
+    dir: &'a Path,
+    allow: Option<std::fs::File>,
+    deny: Option<std::fs::File>,
+}
+
+impl<'a> DeviceFiles<'a> {
+    fn new(dir: &'a Path) -> Self {
+        DeviceFiles {
+            dir,
+            allow: None,
+            deny: None,
+        }
+    }
+
+    /// Write one rule to `devices.allow` (`allow`) or `devices.deny`.
+    fn write(&mut self, allow: bool, rule: &str) -> Result<()> {
+        let (name, slot) = if allow {
+            ("devices.allow", &mut self.allow)
+        } else {
+            ("devices.deny", &mut self.deny)
+        };
+        let path = self.dir.join(name);
+        let written = match slot {
+            Some(file) => std::io::Write::write(file, rule.as_bytes()),
+            None => cgroupfs::open(&path, nix::fcntl::OFlag::O_WRONLY).and_then(|fd| {
+                let file = slot.insert(std::fs::File::from(fd));
+                std::io::Write::write(file, rule.as_bytes())
+            }),
+        };
+        match written {
+            Ok(n) if n == rule.len() => Ok(()),
+            Ok(n) => Err(std::io::Error::other(format!("only {n} bytes written"))),
+            Err(e) => Err(e),
+        }
+        .map_err(|e| OciError::io(format!("writing {rule:?} to {}", path.display()), e))
+    }
 }
 
 /// Apply the supported resources to the container's cgroups (`leaves`,
@@ -67,16 +104,17 @@ pub fn apply(resources: Option<&LinuxResources>, devices: &[LinuxDevice], leaves
     let rules = resources.and_then(|r| r.devices().clone()).unwrap_or_default();
     match cgroups::v1_leaf_for(leaves, "devices") {
         Some(dir) => {
-            write(dir, "devices.deny", "a")?;
+            let mut files = DeviceFiles::new(dir);
+            files.write(false, "a")?;
             for entry in devices.iter().filter_map(node_rule) {
                 // A node the parent cgroup does not allow stays unusable,
                 // as with runc; that is not a reason to fail.
-                if let Err(e) = write(dir, "devices.allow", &entry) {
+                if let Err(e) = files.write(true, &entry) {
                     tracing::warn!("{e}");
                 }
             }
             for d in &rules {
-                match write(dir, if d.allow() { "devices.allow" } else { "devices.deny" }, &rule(d)) {
+                match files.write(d.allow(), &rule(d)) {
                     // An allow rule wider than the parent cgroup permits
                     // (`a *:* rwm` for --privileged, below a restricted
                     // parent) leaves what the parent allows: a warning, as
@@ -91,7 +129,7 @@ pub fn apply(resources: Option<&LinuxResources>, devices: &[LinuxDevice], leaves
                 }
             }
             for allowed in ALWAYS_ALLOWED {
-                write(dir, "devices.allow", allowed)?;
+                files.write(true, allowed)?;
             }
         }
         // cgroup2 has no devices controller: an eBPF program in the
@@ -130,10 +168,13 @@ pub fn write_all(dir: &Path, version: &str, writes: Vec<Write>) -> Result<()> {
     let mut retry = Vec::new();
     for w in writes {
         let mut path = dir.join(&w.file);
-        if let Some((_, other)) = ALTERNATIVES.iter().find(|(name, _)| *name == w.file && !path.exists()) {
+        if let Some((_, other)) = ALTERNATIVES
+            .iter()
+            .find(|(name, _)| *name == w.file && !cgroupfs::exists(&path))
+        {
             path = dir.join(other);
         }
-        if !path.exists() {
+        if !cgroupfs::exists(&path) {
             return Err(OciError::Unsupported {
                 field: w.field,
                 reason: format!(
@@ -142,7 +183,7 @@ pub fn write_all(dir: &Path, version: &str, writes: Vec<Write>) -> Result<()> {
                 ),
             });
         }
-        match std::fs::write(&path, &w.value) {
+        match cgroupfs::write(&path, &w.value) {
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) => retry.push((w, path)),
             other => other.map_err(|e| OciError::Field {
                 field: w.field.clone(),
@@ -151,7 +192,7 @@ pub fn write_all(dir: &Path, version: &str, writes: Vec<Write>) -> Result<()> {
         }
     }
     for (w, path) in retry {
-        std::fs::write(&path, &w.value).map_err(|e| OciError::Field {
+        cgroupfs::write(&path, &w.value).map_err(|e| OciError::Field {
             field: w.field.clone(),
             reason: format!("writing {:?} to {}: {e}", w.value, path.display()),
         })?;
@@ -198,7 +239,7 @@ pub fn placed(leaves: &[PathBuf], section: Section) -> Option<(&PathBuf, &'stati
     let v2 = V2.controller(section);
     let leaf = cgroups::v2_leaf(leaves)?;
     let enabled = v2.is_empty()
-        || std::fs::read_to_string(leaf.join("cgroup.controllers"))
+        || cgroupfs::read_to_string(&leaf.join("cgroup.controllers"))
             .is_ok_and(|c| c.split_whitespace().any(|x| x == v2));
     enabled.then_some((leaf, &V2 as &'static dyn Driver))
 }

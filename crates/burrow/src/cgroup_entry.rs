@@ -43,12 +43,8 @@ impl CgroupEntry {
     pub(crate) fn plan(dirs: &[PathBuf], may_move_itself: bool) -> Result<Self> {
         let mut entry = CgroupEntry::default();
         for dir in dirs {
-            let fd = nix::fcntl::open(
-                dir.as_path(),
-                OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-                Mode::empty(),
-            )
-            .map_err(|e| Error::sys(format!("opening the cgroup {}", dir.display()), e))?;
+            let fd = crate::cgroupfs::open(dir, OFlag::O_PATH | OFlag::O_DIRECTORY)
+                .map_err(|e| Error::io(format!("opening the cgroup {}", dir.display()), e))?;
             let v2 = nix::sys::statfs::fstatfs(&fd)
                 .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC);
             if v2 && entry.born_in.is_none() {

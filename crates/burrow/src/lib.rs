@@ -71,6 +71,7 @@
 
 mod capabilities;
 mod cgroup_entry;
+pub mod cgroupfs;
 mod channel;
 mod error;
 mod excursion;

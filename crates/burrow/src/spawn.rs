@@ -411,7 +411,7 @@ fn set_limits(spec: &ContainerSpec, cgroups: &[PathBuf], pid: Pid) -> Result<()>
     }
     for dir in cgroups {
         let procs = dir.join("cgroup.procs");
-        std::fs::write(&procs, pid.to_string())
+        crate::cgroupfs::write(&procs, pid.to_string())
             .map_err(|e| Error::io(format!("placing process {pid} in {}", procs.display()), e))?;
     }
     if let Some(adj) = spec.limits.oom_score_adj {
