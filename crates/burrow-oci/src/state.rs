@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -87,7 +87,14 @@ impl Store {
     pub fn load(&self, id: &str) -> Result<Record> {
         check_id(id)?;
         let path = self.dir(id).join("state.json");
-        let text = match std::fs::read_to_string(&path) {
+        // Shared-locked: a save that rewrites it in place holds it
+        // exclusively (see `save`).
+        let read = std::fs::File::open(&path).and_then(|file| {
+            let file = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockShared).map_err(|(_, e)| e)?;
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut &*file, &mut text).map(|_| text)
+        });
+        let text = match read {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(OciError::NotFound(id.into())),
             Err(e) => return Err(OciError::io(format!("reading {}", path.display()), e)),
@@ -95,11 +102,45 @@ impl Store {
         crate::error::decode(&path.display().to_string(), &text)
     }
 
-    /// Write the record atomically (a temporary file renamed over the old).
+    /// Write the record: the first time atomically (a temporary file
+    /// renamed into place), later in place.
+    ///
+    /// A rewrite in place makes no new file, where each new file is the
+    /// costliest part of a save on a disk (ext4 looks for a free inode
+    /// past every recently deleted one, and containers come and go). It is
+    /// as safe: readers take the file's lock shared and the rewrite holds
+    /// it exclusively; the text is padded with spaces to at least the old
+    /// length (JSON allows trailing blanks), so no truncation can leave a
+    /// torn end; and a write of one page is never cut short by a kill.
+    /// Longer records go through a temporary file.
     pub fn save(&self, record: &Record) -> Result<()> {
+        const IN_PLACE_MAX: usize = 4096;
         let path = self.dir(&record.id).join("state.json");
-        let text = serde_json::to_vec_pretty(record).map_err(|e| OciError::Bundle(e.to_string()))?;
-        write_atomically(&path, &text)
+        let mut text = serde_json::to_vec_pretty(record).map_err(|e| OciError::Bundle(e.to_string()))?;
+        let existing = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&path);
+        let Ok(file) = existing else {
+            return write_atomically(&path, &text);
+        };
+        let rewritten = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+            .map_err(|(_, e)| std::io::Error::from(e))
+            .and_then(|file| {
+                let old = file.metadata()?.len() as usize;
+                if text.len().max(old) > IN_PLACE_MAX {
+                    return Ok(false);
+                }
+                text.resize(text.len().max(old), b' ');
+                std::os::unix::fs::FileExt::write_all_at(&*file, &text, 0).map(|()| true)
+            })
+            .map_err(|e| OciError::io(format!("writing {}", path.display()), e))?;
+        if rewritten {
+            Ok(())
+        } else {
+            write_atomically(&path, &text)
+        }
     }
 
     /// Remove the directory of `id` and everything in it.
@@ -136,7 +177,6 @@ impl Store {
 /// temporary file has a unique name and is created exclusively without
 /// following symlinks, so nothing planted beside `path` can redirect it.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -327,4 +367,57 @@ pub fn now_rfc3339() -> String {
         rem % 60,
         now.subsec_nanos()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    fn record(id: &str, annotation: &str) -> Record {
+        Record {
+            id: id.into(),
+            pid: 0,
+            start_time: 0,
+            bundle: "/b".into(),
+            rootfs: "/b/rootfs".into(),
+            created: now_rfc3339(),
+            annotations: HashMap::from([("a".to_owned(), annotation.to_owned())]),
+            owner: String::new(),
+            cgroups: vec![PathBuf::from("/sys/fs/cgroup/pids/x")],
+            placement: Vec::new(),
+            cgroups_asked_for: false,
+        }
+    }
+
+    #[test]
+    fn saves_rewrite_in_place_and_load_what_was_saved() {
+        let root = std::env::temp_dir().join(format!("burrow-test.state.{}", std::process::id()));
+        let store = Store::new(&root).unwrap();
+        let _lock = store.reserve("c").unwrap();
+        let inode = || std::fs::metadata(store.dir("c").join("state.json")).unwrap().ino();
+        store
+            .save(&record("c", "a long value, longer than the next one"))
+            .unwrap();
+        let first = inode();
+        // Shorter: the same file, padded, and it reads back as saved.
+        let mut shorter = record("c", "short");
+        shorter.pid = 42;
+        store.save(&shorter).unwrap();
+        assert_eq!(inode(), first);
+        let loaded = store.load("c").unwrap();
+        assert_eq!((loaded.pid, loaded.annotations["a"].as_str()), (42, "short"));
+        // Longer than a page: a new file renamed into place.
+        store.save(&record("c", &"x".repeat(5000))).unwrap();
+        assert_ne!(inode(), first);
+        assert_eq!(store.load("c").unwrap().annotations["a"].len(), 5000);
+        // Nothing beside it.
+        let names: Vec<_> = std::fs::read_dir(store.dir("c"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("state.json")]);
+        store.remove("c").unwrap();
+        std::fs::remove_dir(&root).unwrap();
+    }
 }
