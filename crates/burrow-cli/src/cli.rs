@@ -504,6 +504,53 @@ pub struct RunArgs {
     pub command: Vec<String>,
 }
 
+impl RunArgs {
+    /// The flags given that only an ad-hoc `burrow run` (no ID) takes.
+    pub fn adhoc_flags_given(&self) -> Vec<&'static str> {
+        let given = [
+            ("--share", !self.share.is_empty()),
+            ("--expose", !self.expose.is_empty()),
+            ("--tmpfs", !self.tmpfs.is_empty()),
+            ("--root", self.root.is_some()),
+            ("--network", self.network),
+            ("--namespaces", self.namespaces.is_some()),
+            ("--hostname", self.hostname.is_some()),
+            ("--uid", self.uid.is_some()),
+            ("--gid", self.gid.is_some()),
+            ("--uid-map", !self.uid_map.is_empty()),
+            ("--gid-map", !self.gid_map.is_empty()),
+            ("--setenv", !self.setenv.is_empty()),
+            ("--preserve", !self.preserve.is_empty()),
+            ("--chdir", self.chdir.is_some()),
+            ("--die-with-parent", self.die_with_parent),
+            ("--cap-add", !self.cap_add.is_empty()),
+            ("--cap-drop", !self.cap_drop.is_empty()),
+            ("--memory", self.memory.is_some()),
+            ("--cpus", self.cpus.is_some()),
+            ("--pids", self.pids.is_some()),
+            ("--landlock-ro", !self.landlock_ro.is_empty()),
+            ("--landlock-rw", !self.landlock_rw.is_empty()),
+            ("--seccomp", self.seccomp.is_some()),
+            ("-- COMMAND", !self.command.is_empty()),
+        ];
+        given.iter().filter(|(_, set)| *set).map(|(name, _)| *name).collect()
+    }
+
+    /// The flags given that only an OCI `run ID` takes.
+    pub fn oci_flags_given(&self) -> Vec<&'static str> {
+        let given = [
+            ("--bundle", self.bundle.is_some()),
+            ("--detach", self.detach),
+            ("--pid-file", self.pid_file.is_some()),
+            ("--console-socket", self.console_socket.is_some()),
+            ("--preserve-fds", self.preserve_fds != 0),
+            ("--no-pivot", self.no_pivot),
+            ("--no-new-keyring", self.no_new_keyring),
+        ];
+        given.iter().filter(|(_, set)| *set).map(|(name, _)| *name).collect()
+    }
+}
+
 /// `burrow enter`.
 #[derive(Debug, Args)]
 pub struct EnterArgs {

@@ -14,10 +14,13 @@ fn store(cli_root: &Option<PathBuf>) -> Result<Store> {
     Ok(Store::new(&cli_root.clone().unwrap_or_else(Store::default_root))?)
 }
 
+/// Why `--systemd-cgroup` is refused.
+pub const NO_SYSTEMD_DRIVER: &str = "--systemd-cgroup: this build of burrow has no systemd cgroup driver";
+
 /// Run one OCI command; `Ok(code)` is the exit code.
 pub fn main(cli: Cli) -> Result<u8> {
     if cli.systemd_cgroup {
-        bail!("--systemd-cgroup: this build of burrow has no systemd cgroup driver");
+        bail!(NO_SYSTEMD_DRIVER);
     }
     let root = cli.state_root.clone();
     match cli.command {
@@ -80,12 +83,13 @@ pub fn main(cli: Cli) -> Result<u8> {
 
 /// `burrow run ID`: the OCI bundle run.
 pub fn run(root: &Option<PathBuf>, id: &str, a: RunArgs) -> Result<u8> {
-    let adhoc = !(a.share.is_empty() && a.expose.is_empty() && a.tmpfs.is_empty() && a.command.is_empty())
-        || a.root.is_some()
-        || a.network
-        || a.namespaces.is_some();
-    if adhoc {
-        bail!("run {id}: runs the OCI bundle; --share, --expose, --tmpfs, --root, --network, --namespaces and a -- COMMAND are for ad-hoc containers without an ID");
+    let adhoc = a.adhoc_flags_given();
+    if !adhoc.is_empty() {
+        bail!(
+            "run {id}: runs the OCI bundle, as its config.json says; {} {} for ad-hoc containers (burrow run [FLAGS] -- COMMAND, without an ID)",
+            adhoc.join(", "),
+            if adhoc.len() == 1 { "is" } else { "are" }
+        );
     }
     let bundle = a.bundle.clone().unwrap_or_else(|| PathBuf::from("."));
     // The sealed copy (CVE-2019-5736), unless nothing of the container's

@@ -222,6 +222,12 @@ fn bad_input_gets_one_clear_line() {
     );
     refused(&["run", "--setenv", "NOEQUALS", "--", "true"], "NOEQUALS");
     refused(&["run", "--preserve", "(", "--", "true"], "--preserve");
+    // An OCI `run ID`'s flags would be ignored here: refused by name.
+    refused(&["run", "--bundle", "/tmp", "--", "true"], "--bundle");
+    refused(
+        &["run", "--detach", "--pid-file", "/tmp/p", "--", "true"],
+        "--detach, --pid-file",
+    );
     refused(&["enter", "999999999"], "999999999");
     refused(&["enter", "notapid"], "notapid");
     refused(&["enter", &std::process::id().to_string()], "not a container");

@@ -38,6 +38,10 @@
 //!   CVE-2025-31133 class): never run it against runc on a machine you
 //!   care about (the test puts core_pattern back afterwards);
 //! - `landlock_annotations_confine_the_container`: burrow's own annotation.
+//! - `a_profile_refusing_getcwd_still_starts`: Debian's runc 1.1.5 (with
+//!   the CVE-2024-21626 fix backported) checks the working directory with
+//!   getcwd after installing the filter, so the container fails to start
+//!   ("failed to verify if current working directory is safe").
 //!
 //! Where runc's
 //! wording is loose, the assertions accept it: "container does not exist"
@@ -1209,6 +1213,24 @@ fn bad_bundles_are_refused_and_leave_nothing() {
     assert!(oci.list().is_empty(), "{:?}", oci.list());
 }
 
+/// `run ID` runs what config.json says: a flag it would not honour (the
+/// ad-hoc `burrow run`'s, or a cgroup driver it lacks) is refused by name,
+/// and nothing is made.
+#[test]
+fn run_id_refuses_flags_it_would_ignore() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["true"]);
+    let id = oci.id("ignored-flags");
+    let bundle = oci.bundle_arg();
+    let before = tree(&oci.root());
+    oci.cmd(&["run", "--bundle", &bundle, "--memory", "64M", &id])
+        .refused(&["memory"]);
+    oci.cmd(&["--systemd-cgroup", "run", "--bundle", &bundle, &id])
+        .refused(&["systemd"]);
+    assert_eq!(tree(&oci.root()), before, "run left something in the state root");
+    oci.assert_gone(&id);
+}
+
 #[test]
 fn unknown_ids_are_refused() {
     let oci = Oci::new(As::Caller);
@@ -1802,6 +1824,25 @@ fn a_sysctl_in_a_joined_host_namespace_is_refused() {
     );
 }
 
+/// `exec --user UID` keeps the config's gid, `--user UID:GID` sets both;
+/// `kill ID 0` only asks whether the container is there.
+#[test]
+fn exec_user_without_a_gid_and_kill_with_signal_0() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["sleep", "60"]);
+    oci.edit(|c| c["process"]["user"]["gid"] = json!(7));
+    let (id, _, _) = oci.run_detached("exec-user");
+    let ids = |user: &str| {
+        let out = oci.cmd(&["exec", "--user", user, &id, "sh", "-c", "echo $(id -u):$(id -g)"]);
+        out.ok();
+        out.stdout.trim().to_owned()
+    };
+    assert_eq!(ids("1000"), "1000:7");
+    assert_eq!(ids("1000:1001"), "1000:1001");
+    oci.cmd(&["kill", &id, "0"]).ok();
+    assert_eq!(oci.status(&id), "running");
+}
+
 /// A foreground `exec` passes SIGTERM on to its process.
 #[test]
 fn a_foreground_exec_passes_signals_on() {
@@ -2160,6 +2201,26 @@ fn seccomp_filters_the_container_and_exec() {
     assert_eq!(exec.code, Some(1), "{exec}");
     assert!(exec.stderr.contains("Permission denied"), "{exec}");
     oci.cmd(&["exec", &id, "ls", "/"]).ok();
+}
+
+/// A profile that refuses `getcwd` (the conformance suite's) still lets
+/// the container start: the runtime's own check of the working directory
+/// does not depend on what the filter allows. (Without no_new_privs the
+/// filter goes in before the user switch, with the capabilities.)
+#[test]
+fn a_profile_refusing_getcwd_still_starts() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["echo", "started"]);
+    oci.edit(|c| {
+        c["process"]["noNewPrivileges"] = json!(false);
+        c["linux"]["seccomp"] = json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+            "syscalls": [{"names": ["getcwd"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]
+        })
+    });
+    let out = oci.run("getcwd");
+    assert_eq!((out.code, out.stdout.as_str()), (Some(0), "started\n"), "{out}");
 }
 
 /// With SCMP_ACT_NOTIFY the listener goes to `listenerPath` with the

@@ -363,7 +363,8 @@ pub fn list(store: &Store) -> Vec<serde_json::Value> {
 /// Parse `TERM`, `SIGTERM`, `sigterm` or `15`.
 pub fn parse_signal(s: &str) -> Result<i32> {
     if let Ok(n) = s.parse::<i32>() {
-        return if (1..=64).contains(&n) {
+        // 0 only asks whether the process is there, as kill(2) does.
+        return if (0..=64).contains(&n) {
             Ok(n)
         } else {
             Err(OciError::BadSignal(s.into()))
@@ -615,7 +616,10 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOptions) -> Result<i32> {
             })
         };
         user.uid = parse(parts.next()).transpose()?.unwrap_or(0);
-        user.gid = parse(parts.next()).transpose()?.unwrap_or(0);
+        // Without a gid, the config's stays (as with runc).
+        if let Some(gid) = parse(parts.next()).transpose()? {
+            user.gid = gid;
+        }
     }
     user.additional_gids.extend(&opts.additional_gids);
     excursion = excursion.user(user);

@@ -608,6 +608,16 @@ fn set_process_attributes(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut 
         // Preserved fds may have been opened close-on-exec; clear that.
         sys::clear_cloexec(fd);
     }
+    // A cwd through an inherited fd (/proc/self/fd/N) could lead out of
+    // the root (CVE-2024-21626); the fds left here are no directories,
+    // and getcwd makes sure: outside the root, it fails. It is checked
+    // before the seccomp filter, which may refuse getcwd, where the
+    // container's root can enter the directory (the fds do not change
+    // until the chdir as the user below).
+    let checked = nix::unistd::chdir(&spec.cwd).is_ok();
+    if checked {
+        cwd_inside_root(spec)?;
+    }
     if !spec.limits.no_new_privileges {
         // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN:
         // before the capabilities go.
@@ -617,18 +627,11 @@ fn set_process_attributes(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut 
     // Changing credentials clears the parent-death signal, so set it (or
     // clear it, for a container that should outlive burrow) last.
     set_parent_death_signal(if spec.die_with_parent { libc::SIGKILL } else { 0 })?;
+    // As the user: the permission check that counts.
     nix::unistd::chdir(&spec.cwd)
         .map_err(|e| SetupError::sys(Step::Cwd, Some(spec.cwd.clone()), e, "cannot change directory to"))?;
-    // A cwd through an inherited fd (/proc/self/fd/N) could lead out of
-    // the root (CVE-2024-21626); the fds left here are no directories,
-    // and this makes sure: outside the root, getcwd fails.
-    if spec.builds_root() && nix::unistd::getcwd().is_err() {
-        return Err(SetupError::sys(
-            Step::Cwd,
-            Some(spec.cwd.clone()),
-            Errno::EPERM,
-            "the working directory is outside the container's root:",
-        ));
+    if !checked {
+        cwd_inside_root(spec)?;
     }
     if let Some(mask) = spec.limits.umask {
         nix::sys::stat::umask(Mode::from_bits_truncate(mask));
@@ -639,6 +642,20 @@ fn set_process_attributes(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut 
     }
     if spec.limits.no_new_privileges {
         sys::set_no_new_privs().map_err(|e| SetupError::sys(Step::Limits, None, e, "cannot set no_new_privs"))?;
+    }
+    Ok(())
+}
+
+/// Refuse a working directory outside the container's root (getcwd fails
+/// there).
+fn cwd_inside_root(spec: &ContainerSpec) -> Result<(), SetupError> {
+    if spec.builds_root() && nix::unistd::getcwd().is_err() {
+        return Err(SetupError::sys(
+            Step::Cwd,
+            Some(spec.cwd.clone()),
+            Errno::EPERM,
+            "the working directory is outside the container's root:",
+        ));
     }
     Ok(())
 }
