@@ -15,8 +15,12 @@ const VERSION: &str = concat!(
 
 /// burrow: run programs in Linux containers.
 #[derive(Debug, Parser)]
-#[command(name = "burrow", version = VERSION, about)]
+#[command(name = "burrow", version = VERSION, disable_version_flag = true, about)]
 pub struct Cli {
+    /// Print the version (-v as with runc, or -V).
+    #[arg(short = 'v', long, visible_short_alias = 'V', action = clap::ArgAction::Version)]
+    pub version: Option<bool>,
+
     /// Print each setup step with its duration (and the plan) to stderr.
     #[arg(long, global = true)]
     pub debug: bool,

@@ -110,27 +110,38 @@ pub fn run(root: &Option<PathBuf>, id: &str, a: RunArgs) -> Result<u8> {
 
 /// `list`: runc's table or JSON.
 fn list(store: &Store, format: &str, quiet: bool) -> Result<()> {
-    let states = lifecycle::list(store);
+    let states = lifecycle::list(store)?;
     match (format, quiet) {
         (_, true) => states
             .iter()
             .for_each(|s| println!("{}", s["id"].as_str().unwrap_or_default())),
         ("json", _) => println!("{}", serde_json::to_string(&states)?),
         ("table", _) => {
-            println!(
-                "{:<20} {:<8} {:<10} {:<40} {:<32} OWNER",
-                "ID", "PID", "STATUS", "BUNDLE", "CREATED"
-            );
-            for s in &states {
-                println!(
-                    "{:<20} {:<8} {:<10} {:<40} {:<32} {}",
-                    s["id"].as_str().unwrap_or_default(),
+            // Columns as wide as their widest cell (at least 12), 3 apart,
+            // as runc's tabwriter makes them.
+            let mut rows = vec![["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(str::to_owned)];
+            rows.extend(states.iter().map(|s| {
+                let text = |key: &str| s[key].as_str().unwrap_or_default().to_owned();
+                [
+                    text("id"),
                     s["pid"].to_string(),
-                    s["status"].as_str().unwrap_or_default(),
-                    s["bundle"].as_str().unwrap_or_default(),
-                    s["created"].as_str().unwrap_or_default(),
-                    s["owner"].as_str().unwrap_or_default()
-                );
+                    text("status"),
+                    text("bundle"),
+                    text("created"),
+                    text("owner"),
+                ]
+            }));
+            let widths: Vec<usize> = (0..6)
+                .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0).max(12) + 3)
+                .collect();
+            for row in &rows {
+                let (last, cells) = row.split_last().expect("six columns");
+                let line: String = cells
+                    .iter()
+                    .zip(&widths)
+                    .map(|(cell, w)| format!("{cell:<w$}"))
+                    .collect();
+                println!("{line}{last}");
             }
         }
         (other, _) => bail!("--format {other}: expected table or json"),

@@ -664,6 +664,14 @@ fn create_start_kill_delete() {
     table.ok();
     let header = table.stdout.lines().next().unwrap_or_default();
     assert!(header.contains("ID") && header.contains("STATUS"), "{table}");
+    // Columns line up under their headers, as runc's tabwriter makes them.
+    let status_at = header.find("STATUS").unwrap_or_default();
+    let row = table
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(id.as_str()))
+        .unwrap_or_default();
+    assert_eq!(row.get(status_at..status_at + 7), Some("created"), "{table}");
     assert!(
         table
             .stdout
@@ -1211,6 +1219,42 @@ fn bad_bundles_are_refused_and_leave_nothing() {
     .refused(&["config.json"]);
     assert_json_log_names(&log, "config.json");
     assert!(oci.list().is_empty(), "{:?}", oci.list());
+}
+
+/// `--version` (and `-v`) print runc's lines; `features` is JSON an
+/// engine can read.
+#[test]
+fn version_and_features() {
+    let oci = Oci::new(As::Caller);
+    for flag in ["--version", "-v"] {
+        let out = oci.cmd(&[flag]);
+        out.ok();
+        let lines: Vec<&str> = out.stdout.lines().collect();
+        assert!(lines.first().is_some_and(|l| l.contains("version")), "{out}");
+        assert!(lines.iter().any(|l| l.starts_with("commit: ")), "{out}");
+        assert!(lines.iter().any(|l| l.starts_with("spec: 1.")), "{out}");
+    }
+    let out = oci.cmd(&["features"]);
+    out.ok();
+    let features: Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out}"));
+    for key in ["ociVersionMin", "ociVersionMax"] {
+        assert!(
+            features[key].as_str().is_some_and(|v| v.starts_with("1.")),
+            "{key}: {out}"
+        );
+    }
+    assert!(
+        features["mountOptions"]
+            .as_array()
+            .is_some_and(|o| o.iter().any(|x| x == "ro")),
+        "{out}"
+    );
+    assert!(
+        features["linux"]["namespaces"]
+            .as_array()
+            .is_some_and(|n| n.iter().any(|x| x == "pid")),
+        "{out}"
+    );
 }
 
 /// `run ID` runs what config.json says: a flag it would not honour (the

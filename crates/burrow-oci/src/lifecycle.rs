@@ -351,13 +351,13 @@ pub fn state(store: &Store, id: &str) -> Result<serde_json::Value> {
 }
 
 /// The state JSON of every container.
-pub fn list(store: &Store) -> Vec<serde_json::Value> {
-    store
-        .ids()
+pub fn list(store: &Store) -> Result<Vec<serde_json::Value>> {
+    Ok(store
+        .ids()?
         .iter()
         .filter_map(|id| store.load(id).ok())
         .map(|r| r.state_json(r.status(store)))
-        .collect()
+        .collect())
 }
 
 /// Parse `TERM`, `SIGTERM`, `sigterm` or `15`.

@@ -160,16 +160,16 @@ impl Store {
     }
 
     /// The ids of all containers in the store.
-    pub fn ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = std::fs::read_dir(&self.root)
-            .into_iter()
-            .flatten()
+    pub fn ids(&self) -> Result<Vec<String>> {
+        let entries =
+            std::fs::read_dir(&self.root).map_err(|e| OciError::io(format!("reading {}", self.root.display()), e))?;
+        let mut ids: Vec<String> = entries
             .filter_map(|e| e.ok())
             .filter(|e| e.path().is_dir())
             .filter_map(|e| e.file_name().into_string().ok())
             .collect();
         ids.sort();
-        ids
+        Ok(ids)
     }
 }
 
@@ -314,7 +314,7 @@ impl Record {
     /// runc's `state` JSON.
     pub fn state_json(&self, status: Status) -> serde_json::Value {
         let pid = if status == Status::Stopped { 0 } else { self.pid };
-        serde_json::json!({
+        let mut state = serde_json::json!({
             "ociVersion": OCI_VERSION,
             "id": self.id,
             "pid": pid,
@@ -323,8 +323,12 @@ impl Record {
             "rootfs": self.rootfs,
             "created": self.created,
             "owner": self.owner,
-            "annotations": self.annotations,
-        })
+        });
+        // As runc: no annotations, no field.
+        if !self.annotations.is_empty() {
+            state["annotations"] = serde_json::json!(self.annotations);
+        }
+        state
     }
 
     /// A pidfd for the process, checked to be the recorded one.
