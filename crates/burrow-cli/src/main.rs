@@ -6,6 +6,7 @@ mod enter;
 mod oci;
 mod probe;
 mod run;
+mod warnings;
 
 use std::process::ExitCode;
 
@@ -73,6 +74,8 @@ fn main() -> ExitCode {
             .with_max_level(tracing::Level::DEBUG)
             .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
             .init();
+    } else {
+        warnings::install(cli.log.clone().map(|path| (path, cli.log_format)));
     }
     // Commands that run burrow's own code where a container's processes
     // can reach it first move to a sealed in-memory copy of burrow, so that
@@ -123,23 +126,10 @@ fn main() -> ExitCode {
             let message = format!("{e:#}");
             eprintln!("burrow: {message}");
             if let (Some(path), format) = log {
-                log_error(&path, format, &message);
+                warnings::log_line(&path, format, "error", &message);
             }
             ExitCode::from(exit_code_for(&e))
         }
-    }
-}
-
-/// Append an error to the `--log` file, as a JSON line engines can show.
-fn log_error(path: &std::path::Path, format: cli::LogFormat, message: &str) {
-    let time = burrow_oci::state::now_rfc3339();
-    let line = match format {
-        cli::LogFormat::Json => serde_json::json!({"level": "error", "msg": message, "time": time}).to_string(),
-        cli::LogFormat::Text => format!("time=\"{time}\" level=error msg={message:?}"),
-    };
-    let file = std::fs::OpenOptions::new().create(true).append(true).open(path);
-    if let Ok(mut file) = file {
-        let _ = std::io::Write::write_all(&mut file, format!("{line}\n").as_bytes());
     }
 }
 

@@ -2525,7 +2525,18 @@ fn hooks_after_a_failing_warning_hook_still_run() {
             "poststop": [fail, touch("poststop")],
         });
     });
-    let run = oci.run("warning-hooks");
+    let log = oci.file("hooks.log");
+    let id = oci.id("warning-hooks");
+    let run = oci.cmd(&[
+        "--log",
+        &log,
+        "--log-format",
+        "json",
+        "run",
+        "--bundle",
+        &oci.bundle_arg(),
+        &id,
+    ]);
     run.ok();
     assert!(out.join("poststart").exists(), "{run}");
     assert!(out.join("poststop").exists(), "{run}");
@@ -2533,6 +2544,17 @@ fn hooks_after_a_failing_warning_hook_still_run() {
         run.stderr.contains("poststart") && run.stderr.contains("poststop"),
         "{run}"
     );
+    // The warnings reach the log an engine reads, as warnings.
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let warned: Vec<String> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["level"] == "warning")
+        .filter_map(|l| l["msg"].as_str().map(str::to_owned))
+        .collect();
+    for stage in ["poststart", "poststop"] {
+        assert!(warned.iter().any(|m| m.contains(stage)), "{stage} in {text:?}");
+    }
 }
 
 /// A hostname for a joined namespace that is the runtime's own (the

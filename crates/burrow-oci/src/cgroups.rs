@@ -270,8 +270,8 @@ pub fn make(dirs: &[PathBuf], warn: bool) -> Result<Made> {
         }
     }
     if warn && !skipped.is_empty() {
-        eprintln!(
-            "burrow: warning: no permission to create cgroups ({}); running without cgroup placement",
+        tracing::warn!(
+            "no permission to create cgroups ({}); running without cgroup placement",
             skipped.join(", ")
         );
     }

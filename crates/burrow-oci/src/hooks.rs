@@ -83,7 +83,7 @@ pub fn run(stage: &str, hooks: &[Hook], state: &str) -> Result<()> {
 pub fn run_warning(stage: &str, hooks: &[Hook], state: &str) {
     for (i, hook) in hooks.iter().enumerate() {
         if let Err(report) = to_core(hook).run(Some(state)) {
-            eprintln!("burrow: warning: hooks.{stage}[{i}]: {report}");
+            tracing::warn!("hooks.{stage}[{i}]: {report}");
         }
     }
 }
