@@ -42,6 +42,8 @@
 //!   the CVE-2024-21626 fix backported) checks the working directory with
 //!   getcwd after installing the filter, so the container fails to start
 //!   ("failed to verify if current working directory is safe").
+//! - `a_systemd_cgroups_path_is_refused`: runc's cgroupfs driver takes
+//!   `slice:prefix:name` as a plain directory name.
 //!
 //! Where runc's
 //! wording is loose, the assertions accept it: "container does not exist"
@@ -1701,6 +1703,53 @@ fn the_cgroup_mount_shows_the_containers_own_cgroup() {
     let out = oci.run("ns-view");
     out.ok();
     assert_eq!(out.stdout.trim(), "/", "{out}");
+}
+
+/// `linux.cgroupsPath`: an absolute path from each hierarchy's root, a
+/// relative one below the runtime's own cgroup (as runc does); the
+/// container's processes are there, and what was made is gone after it.
+#[test]
+fn cgroups_path_absolute_and_relative() {
+    assert!(nix::unistd::geteuid().is_root(), "cgroup placement needs root here");
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["sh", "-c", "grep ':pids:' /proc/self/cgroup | cut -d: -f3"]);
+    oci.edit(|c| {
+        let list = c["linux"]["namespaces"].as_array_mut().unwrap();
+        list.retain(|n| n["type"] != "cgroup");
+    });
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+    let own = own
+        .lines()
+        .find_map(|l| l.split_once(":pids:"))
+        .map(|(_, p)| p.to_owned())
+        .unwrap();
+    let name = format!("burrow-test-cgpath-{}", std::process::id());
+    for (path, seen) in [
+        (format!("/{name}-abs"), format!("/{name}-abs")),
+        (
+            format!("{name}-rel"),
+            format!("{}/{name}-rel", own.trim_end_matches('/')),
+        ),
+    ] {
+        oci.edit(|c| c["linux"]["cgroupsPath"] = json!(path));
+        let out = oci.run("cgroups-path");
+        out.ok();
+        assert_eq!(out.stdout.trim(), seen, "{out}");
+        let dir = format!("/sys/fs/cgroup/pids{seen}");
+        assert!(!Path::new(&dir).exists(), "{dir} is left after the container");
+    }
+}
+
+/// A systemd `slice:prefix:name` cgroupsPath is refused, naming the field:
+/// this build has no systemd driver.
+#[test]
+fn a_systemd_cgroups_path_is_refused() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["true"]);
+    oci.edit(|c| c["linux"]["cgroupsPath"] = json!("system.slice:burrow:x"));
+    let before = tree(&oci.root());
+    oci.run("systemd-path").refused(&["cgroupsPath"]);
+    assert_eq!(tree(&oci.root()), before, "run left something in the state root");
 }
 
 /// Device rules and the pids limit reach the container's cgroups.
