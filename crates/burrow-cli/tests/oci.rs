@@ -1934,6 +1934,21 @@ fn exec_user_without_a_gid_and_kill_with_signal_0() {
     assert_eq!(ids("1000:1001"), "1000:1001");
     oci.cmd(&["kill", &id, "0"]).ok();
     assert_eq!(oci.status(&id), "running");
+    // The other flags engines and people pass to exec.
+    let out = oci.cmd(&[
+        "exec",
+        "--env",
+        "FROM_EXEC=yes",
+        "--cwd",
+        "/tmp",
+        "--no-new-privs",
+        &id,
+        "sh",
+        "-c",
+        "echo $FROM_EXEC; pwd; grep NoNewPrivs /proc/self/status",
+    ]);
+    out.ok();
+    assert_eq!(out.stdout, "yes\n/tmp\nNoNewPrivs:\t1\n", "{out}");
 }
 
 /// A foreground `exec` passes SIGTERM on to its process.
