@@ -2972,3 +2972,98 @@ fn pause_resume_and_update() {
     wait_gone(pid, "delete --force of a paused container");
     oci.assert_gone(&id);
 }
+
+/// A cgroup path of the test's own (`/burrow-test-NAME-PID`), given as an
+/// absolute `linux.cgroupsPath` so that its files can be read on the host;
+/// on drop, whatever is left of it in any hierarchy is removed (deepest
+/// first), after the runtime's own delete. Declare it before the `Oci`, so
+/// that the containers go first.
+struct CgroupPath(String);
+
+impl CgroupPath {
+    fn new(name: &str) -> Self {
+        CgroupPath(format!("/burrow-test-{name}-{}", std::process::id()))
+    }
+
+    /// `file` of this cgroup (or `sub` below it) in the v1 hierarchy of
+    /// `controller`, if there is one.
+    fn read(&self, controller: &str, sub: &str, file: &str) -> Option<String> {
+        let dir = Path::new("/sys/fs/cgroup")
+            .join(controller)
+            .join(self.0.trim_start_matches('/'));
+        std::fs::read_to_string(dir.join(sub).join(file))
+            .ok()
+            .map(|s| s.trim().to_owned())
+    }
+}
+
+impl Drop for CgroupPath {
+    fn drop(&mut self) {
+        fn remove(dir: &Path) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    remove(&entry.path());
+                }
+            }
+            let _ = std::fs::remove_dir(dir);
+        }
+        for hierarchy in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
+            let dir = hierarchy.path().join(self.0.trim_start_matches('/'));
+            if dir.is_dir() {
+                remove(&dir);
+            }
+        }
+        // A unified host: the path is right below the root.
+        let dir = Path::new("/sys/fs/cgroup").join(self.0.trim_start_matches('/'));
+        if dir.is_dir() {
+            remove(&dir);
+        }
+    }
+}
+
+/// Zeros in linux.resources mean "unset", as runc reads them: at create,
+/// swap and reservation 0 leave them alone; runc's documented `update`
+/// template (all zeros: "unchanged values can be omitted") changes
+/// nothing; a pids limit of 0 keeps the limit.
+#[test]
+fn zeros_in_resources_mean_unset() {
+    let cgroup = CgroupPath::new("zeros");
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["sleep", "60"]);
+    oci.edit(|c| {
+        c["linux"]["cgroupsPath"] = json!(cgroup.0);
+        c["linux"]["resources"]["memory"] = json!({"limit": 64 << 20, "swap": 0, "reservation": 0});
+        c["linux"]["resources"]["pids"] = json!({"limit": 50});
+        c["linux"]["resources"]["cpu"] = json!({"shares": 0, "quota": 0, "period": 0});
+        c["linux"]["resources"]["blockIO"] = json!({"weight": 0});
+    });
+    let (id, _, _) = oci.run_detached("zeros");
+    let unlimited = |file: &str| {
+        if let Some(value) = cgroup.read("memory", "", file) {
+            assert!(value.parse::<u64>().unwrap() > 1 << 60, "{file} is {value}: set to 0?");
+        }
+    };
+    let check = |what: &str| {
+        let data = stats(&oci, &id);
+        assert_eq!(data["memory"]["usage"]["limit"], 64 << 20, "{what}: {data}");
+        assert_eq!(data["pids"]["limit"], 50, "{what}: {data}");
+        unlimited("memory.soft_limit_in_bytes");
+        unlimited("memory.memsw.limit_in_bytes");
+    };
+    check("after create");
+    let template = oci.path().join("template.json");
+    std::fs::write(
+        &template,
+        r#"{"memory": {"limit": 0, "reservation": 0, "swap": 0},
+            "cpu": {"shares": 0, "quota": 0, "period": 0, "realtimeRuntime": 0, "realtimePeriod": 0,
+                    "cpus": "", "mems": ""},
+            "blockIO": {"weight": 0}}"#,
+    )
+    .unwrap();
+    oci.cmd(&["update", "-r", template.to_str().unwrap(), &id]).ok();
+    check("after the all-zeros template");
+    let pids = oci.path().join("pids.json");
+    std::fs::write(&pids, r#"{"pids": {"limit": 0}}"#).unwrap();
+    oci.cmd(&["update", "-r", pids.to_str().unwrap(), &id]).ok();
+    check("after a pids limit of 0");
+}
