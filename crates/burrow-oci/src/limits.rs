@@ -168,6 +168,8 @@ impl Driver for V1 {
         if let Some(v) = set(m.reservation()) {
             out.push(write("memory.reservation", "memory.soft_limit_in_bytes", limit(v)));
         }
+        // (Whether the kernel honours these is checked by reading them
+        // back: resources::write_all.)
         if let Some(v) = set(m.kernel()) {
             out.push(write("memory.kernel", "memory.kmem.limit_in_bytes", limit(v)));
         }
@@ -678,6 +680,49 @@ mod tests {
                 ("blkio.leaf_weight_device", "8:16 200")
             ]
         );
+    }
+
+    /// On this host's real v1 memory hierarchy: a kernel memory limit the
+    /// kernel takes and then ignores (Linux 5.16 and later) is refused by
+    /// field at once; one it keeps (kernelTCP, here) is written.
+    #[test]
+    fn kernel_memory_the_kernel_ignores_is_refused_by_field() {
+        let Some(root) = ["/sys/fs/cgroup/memory"]
+            .iter()
+            .map(std::path::Path::new)
+            .find(|p| p.join("memory.limit_in_bytes").exists())
+        else {
+            eprintln!("no v1 memory hierarchy here: nothing to test");
+            return;
+        };
+        assert!(nix::unistd::geteuid().is_root(), "this test needs root");
+        /// Removed when the test ends, pass or fail.
+        struct Cgroup(std::path::PathBuf);
+        impl Drop for Cgroup {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir(&self.0);
+            }
+        }
+        let cgroup = Cgroup(root.join(format!("burrow-test-kmem-{}", std::process::id())));
+        std::fs::create_dir(&cgroup.0).unwrap();
+        let dir = &cgroup.0;
+        let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap().trim().to_owned();
+        for (field, file) in [
+            ("memory.kernel", "memory.kmem.limit_in_bytes"),
+            ("memory.kernelTCP", "memory.kmem.tcp.limit_in_bytes"),
+        ] {
+            let key = field.trim_start_matches("memory.");
+            let m = memory(serde_json::json!({ key: 33554432 }));
+            let writes = V1.memory(&m).unwrap();
+            match crate::resources::write_all(dir, "v1", writes) {
+                Ok(()) => assert_eq!(read(file), "33554432", "{field} was written, so it must have taken"),
+                Err(e) => {
+                    let text = e.to_string();
+                    assert!(text.contains(&format!("linux.resources.{field}")), "{text}");
+                    assert_ne!(read(file), "33554432", "{field} was refused, so it must not have taken");
+                }
+            }
+        }
     }
 
     /// Written into a directory laid out like a cgroup2 leaf: every file

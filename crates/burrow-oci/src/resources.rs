@@ -154,6 +154,33 @@ pub fn apply(resources: Option<&LinuxResources>, devices: &[LinuxDevice], leaves
     }
 }
 
+/// Files whose writes some kernels accept and then ignore: v1's kernel
+/// memory limit (Linux 5.16 and later keep `memory.kmem.limit_in_bytes`
+/// but no longer apply it). Each is read back after the write.
+const READ_BACK: [&str; 2] = ["memory.kmem.limit_in_bytes", "memory.kmem.tcp.limit_in_bytes"];
+
+/// Whether the kernel kept `value` in the limit file `path` (it rounds a
+/// byte count down to whole pages; "-1" reads back as its own huge number).
+fn kept(path: &Path, value: &str) -> std::result::Result<(), String> {
+    let Ok(wanted) = value.parse::<u64>() else {
+        return Ok(());
+    };
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let page = u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
+        .unwrap_or(4096)
+        .max(1);
+    let now = cgroupfs::read_to_string(path).map_err(|e| format!("reading {} back: {e}", path.display()))?;
+    match now.trim().parse::<u64>() {
+        Ok(n) if n == wanted / page * page => Ok(()),
+        _ => Err(format!(
+            "this kernel accepts {value:?} in {} but does not apply it (it reads back {:?}); \
+             the limit cannot be honoured here",
+            path.display(),
+            now.trim()
+        )),
+    }
+}
+
 /// Write `writes` into the cgroup `dir` (of cgroup version `version`), in
 /// order. A file the cgroup lacks is refused by field. Some writes depend
 /// on the current values (v1's memory limit must stay at or below
@@ -185,10 +212,13 @@ pub fn write_all(dir: &Path, version: &str, writes: Vec<Write>) -> Result<()> {
         }
         match cgroupfs::write(&path, &w.value) {
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) => retry.push((w, path)),
-            other => other.map_err(|e| OciError::Field {
-                field: w.field.clone(),
-                reason: format!("writing {:?} to {}: {e}", w.value, path.display()),
-            })?,
+            other => {
+                other.map_err(|e| OciError::Field {
+                    field: w.field.clone(),
+                    reason: format!("writing {:?} to {}: {e}", w.value, path.display()),
+                })?;
+                check_kept(&w, &path)?;
+            }
         }
     }
     for (w, path) in retry {
@@ -196,8 +226,21 @@ pub fn write_all(dir: &Path, version: &str, writes: Vec<Write>) -> Result<()> {
             field: w.field.clone(),
             reason: format!("writing {:?} to {}: {e}", w.value, path.display()),
         })?;
+        check_kept(&w, &path)?;
     }
     Ok(())
+}
+
+/// A write to one of the [`READ_BACK`] files that did not take is refused
+/// by field: a limit asked for is never silently dropped.
+fn check_kept(w: &Write, path: &Path) -> Result<()> {
+    if !READ_BACK.contains(&w.file.as_str()) {
+        return Ok(());
+    }
+    kept(path, &w.value).map_err(|reason| OciError::Unsupported {
+        field: w.field.clone(),
+        reason,
+    })
 }
 
 /// The allow rule for one of the config's device nodes, as `c 1:3 rwm`.
