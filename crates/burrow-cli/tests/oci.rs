@@ -37,7 +37,12 @@
 //!   container's stdin and so lets it write the host's core_pattern (the
 //!   CVE-2025-31133 class): never run it against runc on a machine you
 //!   care about (the test puts core_pattern back afterwards);
-//! - `landlock_annotations_confine_the_container`: burrow's own annotation.
+//! - `landlock_annotations_confine_the_container`: burrow's own annotation;
+//! - `a_device_denied_by_name_cannot_be_opened`: runc 1.1.5 writes the
+//!   devices every container may use after the config's rules, so a deny
+//!   of c 1:3 leaves /dev/null usable (i5 asks for the deny to hold);
+//! - `a_device_allow_the_parent_refuses_is_a_warning`: runc 1.1.5 fails the
+//!   create with EPERM where burrow runs the container and warns;
 //!
 //! Where runc's
 //! wording is loose, the assertions accept it: "container does not exist"
@@ -2985,6 +2990,11 @@ impl CgroupPath {
         CgroupPath(format!("/burrow-test-{name}-{}", std::process::id()))
     }
 
+    /// A cgroup below this one, as `/burrow-test-NAME-PID/SUB`.
+    fn below(&self, sub: &str) -> String {
+        format!("{}/{sub}", self.0)
+    }
+
     /// `file` of this cgroup (or `sub` below it) in the v1 hierarchy of
     /// `controller`, if there is one.
     fn read(&self, controller: &str, sub: &str, file: &str) -> Option<String> {
@@ -3066,4 +3076,94 @@ fn zeros_in_resources_mean_unset() {
     std::fs::write(&pids, r#"{"pids": {"limit": 0}}"#).unwrap();
     oci.cmd(&["update", "-r", pids.to_str().unwrap(), &id]).ok();
     check("after a pids limit of 0");
+}
+
+/// A config rule that denies one named device (c 1:3, /dev/null) wins
+/// over the devices every container may use; /dev/zero stays usable.
+/// (runc 1.1.5 writes those defaults after the config's rules: skipped
+/// there.)
+#[test]
+fn a_device_denied_by_name_cannot_be_opened() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&[
+        "sh",
+        "-c",
+        "(exec 3</dev/null) && echo null-open || echo null-denied; \
+         (exec 3</dev/zero) && echo zero-open || echo zero-denied",
+    ]);
+    oci.edit(|c| {
+        c["linux"]["resources"] = json!({"devices": [
+            {"allow": false, "access": "rwm"},
+            {"allow": false, "type": "c", "major": 1, "minor": 3, "access": "rwm"}
+        ]})
+    });
+    let out = oci.run("deny-null");
+    out.ok();
+    assert_eq!(out.stdout, "null-denied\nzero-open\n", "{out}");
+}
+
+/// A device allow rule that the parent devices cgroup refuses: the
+/// container runs with what the parent allows, and stderr says so (not
+/// only --debug). (runc 1.1.5 fails the create: skipped there.)
+#[test]
+fn a_device_allow_the_parent_refuses_is_a_warning() {
+    let cgroup = CgroupPath::new("strict-parent");
+    let parent = Path::new("/sys/fs/cgroup/devices").join(cgroup.0.trim_start_matches('/'));
+    if !Path::new("/sys/fs/cgroup/devices/devices.allow").exists() {
+        eprintln!("no v1 devices hierarchy here: nothing to test");
+        return;
+    }
+    std::fs::create_dir(&parent).unwrap();
+    std::fs::write(parent.join("devices.deny"), "a").unwrap();
+    for rule in [
+        "c *:* m",
+        "b *:* m",
+        "c 1:3 rwm",
+        "c 1:5 rwm",
+        "c 1:7 rwm",
+        "c 5:0 rwm",
+        "c 1:8 rwm",
+        "c 1:9 rwm",
+        "c 5:2 rwm",
+        "c 136:* rwm",
+        "c 10:200 rwm",
+    ] {
+        std::fs::write(parent.join("devices.allow"), rule).unwrap();
+    }
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["echo", "ran"]);
+    oci.edit(|c| {
+        c["linux"]["cgroupsPath"] = json!(cgroup.below("c"));
+        c["linux"]["resources"] = json!({"devices": [
+            {"allow": false, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 10, "minor": 229, "access": "rwm"}
+        ]})
+    });
+    let out = oci.run("strict-parent");
+    out.ok();
+    assert_eq!(out.stdout, "ran\n", "{out}");
+    assert!(
+        out.stderr.contains("warning") && out.stderr.contains("devices[1]") && out.stderr.contains("10:229"),
+        "{out}"
+    );
+    let list = cgroup.read("devices", "", "devices.list").unwrap_or_default();
+    assert!(!list.contains("10:229"), "the parent kept its rules: {list}");
+}
+
+/// Rootless, without a devices cgroup: the deny-all rule that `spec
+/// --rootless` and the engines send (and allow rules) need none, and do
+/// not fail the create.
+#[test]
+fn rootless_deny_all_device_rules_need_no_devices_cgroup() {
+    let oci = Oci::with_spec(As::Rootless);
+    oci.set_args(&["echo", "ran"]);
+    oci.edit(|c| {
+        c["linux"]["resources"] = json!({"devices": [
+            {"allow": false, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 1, "minor": 5, "access": "rwm"}
+        ]})
+    });
+    let out = oci.run("rootless-devices");
+    out.ok();
+    assert_eq!(out.stdout, "ran\n", "{out}");
 }
