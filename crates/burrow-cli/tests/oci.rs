@@ -3034,7 +3034,8 @@ impl Drop for CgroupPath {
 /// Zeros in linux.resources mean "unset", as runc reads them: at create,
 /// swap and reservation 0 leave them alone; runc's documented `update`
 /// template (all zeros: "unchanged values can be omitted") changes
-/// nothing; a pids limit of 0 keeps the limit.
+/// nothing; a pids limit of 0 keeps the limit. A failed update names the
+/// setting, not config.json.
 #[test]
 fn zeros_in_resources_mean_unset() {
     let cgroup = CgroupPath::new("zeros");
@@ -3076,6 +3077,9 @@ fn zeros_in_resources_mean_unset() {
     std::fs::write(&pids, r#"{"pids": {"limit": 0}}"#).unwrap();
     oci.cmd(&["update", "-r", pids.to_str().unwrap(), &id]).ok();
     check("after a pids limit of 0");
+    let out = oci.cmd(&["update", "--memory", "4096", &id]);
+    out.refused(&["memory"]);
+    assert!(!out.stderr.contains("config.json"), "{out}");
 }
 
 /// A config rule that denies one named device (c 1:3, /dev/null) wins

@@ -346,11 +346,30 @@ pub fn placed(leaves: &[PathBuf], section: Section) -> Option<(&PathBuf, &'stati
         return Some((leaf, &V1));
     }
     let v2 = V2.controller(section);
+    // net_cls and net_prio have no v2 counterpart: on a host with v1
+    // hierarchies (hybrid, as here) they are simply not mounted, which the
+    // caller says; only a unified host hands them to the v2 driver, which
+    // refuses them as v2's.
+    if matches!(section, Section::NetClass | Section::NetPrio) && !unified_only() {
+        return None;
+    }
     let leaf = cgroups::v2_leaf(leaves)?;
     let enabled = v2.is_empty()
         || cgroupfs::read_to_string(&leaf.join("cgroup.controllers"))
             .is_ok_and(|c| c.split_whitespace().any(|x| x == v2));
     enabled.then_some((leaf, &V2 as &'static dyn Driver))
+}
+
+/// Whether the host mounts cgroup2 alone (no v1 hierarchy).
+fn unified_only() -> bool {
+    cgroups::mounted_under(Path::new("/")).iter().all(|m| m.is_v2())
+}
+
+/// Whether a v1 hierarchy with `controller` is mounted.
+fn v1_mounted(controller: &str) -> bool {
+    cgroups::mounted_under(Path::new("/"))
+        .iter()
+        .any(|m| m.controllers.iter().any(|c| c == controller))
 }
 
 /// Every resource section but devices, each in its controller's cgroup.
@@ -404,15 +423,23 @@ pub fn apply_limits(r: &LinuxResources, leaves: &[PathBuf]) -> Result<()> {
             if plan(&V1).is_ok_and(|w| w.is_empty()) {
                 continue;
             }
+            let name = match V1.controller(section) {
+                "" => "cgroup2",
+                name => name,
+            };
+            let reason = if burrow::is_host_root() && name != "cgroup2" && !v1_mounted(name) {
+                match V2.controller(section) {
+                    "" => format!("this host has no {name} hierarchy mounted (and cgroup v2 has no {name})"),
+                    v2 => format!(
+                        "this host has no {name} hierarchy mounted, nor the {v2} controller enabled in cgroup v2"
+                    ),
+                }
+            } else {
+                format!("no {name} cgroup to apply it in (no such controller here, or not root and no delegation)")
+            };
             return Err(OciError::Unsupported {
                 field: format!("linux.resources.{field}"),
-                reason: format!(
-                    "no {} cgroup to apply it in (no such controller here, or not root and no delegation)",
-                    match V1.controller(section) {
-                        "" => "cgroup2",
-                        name => name,
-                    }
-                ),
+                reason,
             });
         };
         write_all(leaf, driver.name(), plan(driver).map_err(unsupported)?)?;
@@ -471,5 +498,21 @@ mod tests {
         ]));
         let specific: Vec<bool> = list.iter().map(is_specific).collect();
         assert_eq!(specific, [true, false, false, false]);
+    }
+
+    /// On a host with v1 hierarchies but no net_cls one (as here),
+    /// network.classID is refused as "not mounted", not as cgroup v2's.
+    #[test]
+    fn net_cls_not_mounted_is_said_so() {
+        if !burrow::is_host_root() || unified_only() || v1_mounted("net_cls") {
+            eprintln!("not a root on a v1 host without net_cls: nothing to test");
+            return;
+        }
+        let r: LinuxResources = serde_json::from_value(serde_json::json!({"network": {"classID": 5}})).unwrap();
+        let err = apply_limits(&r, &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("linux.resources.network") && err.contains("no net_cls hierarchy mounted"),
+            "{err}"
+        );
     }
 }
