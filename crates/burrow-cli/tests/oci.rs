@@ -3082,6 +3082,23 @@ fn zeros_in_resources_mean_unset() {
     assert!(!out.stderr.contains("config.json"), "{out}");
 }
 
+/// `events --stats` leaves out a pids limit of "max" (as runc: not
+/// 18446744073709551615), and refuses a stopped container.
+#[test]
+fn events_leave_out_no_pids_limit_and_refuse_a_stopped_container() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["sleep", "60"]);
+    let (id, pid, _) = oci.run_detached("events-stopped");
+    let data = stats(&oci, &id);
+    assert!(data["pids"].is_object(), "{data}");
+    assert!(data["pids"].get("limit").is_none(), "no limit is left out: {data}");
+    oci.cmd(&["kill", &id, "KILL"]).ok();
+    wait_gone(pid, "kill");
+    oci.wait_stopped(&id);
+    oci.cmd(&["events", "--stats", &id])
+        .refused(&["stopped", "not running"]);
+}
+
 /// A config rule that denies one named device (c 1:3, /dev/null) wins
 /// over the devices every container may use; /dev/zero stays usable.
 /// (runc 1.1.5 writes those defaults after the config's rules: skipped

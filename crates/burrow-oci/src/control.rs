@@ -123,8 +123,17 @@ pub fn parse_resources(file: &str, text: &str) -> Result<LinuxResources> {
 /// `events ID`: with `once`, print the statistics once; otherwise print
 /// them every `interval`, and an `oom` event whenever the OOM killer
 /// strikes, until the container stops.
+/// A stopped container is refused, as runc refuses it (its cgroups are
+/// gone, or hold nothing).
 pub fn events(store: &Store, id: &str, once: bool, interval: Duration) -> Result<()> {
     let record = store.load(id)?;
+    if record.status(store) == Status::Stopped {
+        return Err(OciError::WrongState {
+            id: id.into(),
+            status: "stopped".into(),
+            what: "events needs a container that is not stopped".into(),
+        });
+    }
     let event = |kind: &str, data: serde_json::Value| {
         let mut line = serde_json::json!({"type": kind, "id": id});
         if !data.is_null() {
