@@ -3082,6 +3082,31 @@ fn zeros_in_resources_mean_unset() {
     assert!(!out.stderr.contains("config.json"), "{out}");
 }
 
+/// `update` takes runc's spellings: --cpu-share, --cpu-rt-period and
+/// --cpu-rt-runtime; the Intel RDT schemas are refused by name.
+#[test]
+fn update_takes_runcs_cpu_flags() {
+    let cgroup = CgroupPath::new("update-flags");
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["sleep", "60"]);
+    oci.edit(|c| c["linux"]["cgroupsPath"] = json!(cgroup.0));
+    let (id, _, _) = oci.run_detached("update-flags");
+    oci.cmd(&["update", "--cpu-share", "512", &id]).ok();
+    if let Some(shares) = cgroup.read("cpu", "", "cpu.shares") {
+        assert_eq!(shares, "512");
+    }
+    if cgroup.read("cpu", "", "cpu.rt_runtime_us").is_some() {
+        oci.cmd(&["update", "--cpu-rt-period", "1000000", "--cpu-rt-runtime", "5000", &id])
+            .ok();
+        assert_eq!(cgroup.read("cpu", "", "cpu.rt_period_us").as_deref(), Some("1000000"));
+        assert_eq!(cgroup.read("cpu", "", "cpu.rt_runtime_us").as_deref(), Some("5000"));
+    }
+    oci.cmd(&["update", "--l3-cache-schema", "L3:0=f", &id])
+        .refused(&["l3", "rdt"]);
+    oci.cmd(&["update", "--mem-bw-schema", "MB:0=50", &id])
+        .refused(&["mb", "rdt", "bandwidth"]);
+}
+
 /// `events --stats` leaves out a pids limit of "max" (as runc: not
 /// 18446744073709551615), and refuses a stopped container.
 #[test]
