@@ -43,6 +43,9 @@
 //!   of c 1:3 leaves /dev/null usable (i5 asks for the deny to hold);
 //! - `a_device_allow_the_parent_refuses_is_a_warning`: runc 1.1.5 fails the
 //!   create with EPERM where burrow runs the container and warns;
+//! - `rootless_without_cgroups_says_so_once`: runc 1.1.5 says nothing when
+//!   a rootless container runs without cgroups, and ignores a device deny
+//!   it cannot enforce (i5: say so once; refuse a limit asked for).
 //!
 //! Where runc's
 //! wording is loose, the assertions accept it: "container does not exist"
@@ -3212,4 +3215,31 @@ fn rootless_deny_all_device_rules_need_no_devices_cgroup() {
     let out = oci.run("rootless-devices");
     out.ok();
     assert_eq!(out.stdout, "ran\n", "{out}");
+}
+
+/// Rootless without delegation or a cgroupsPath: create says once that
+/// the container runs without cgroups, and `pause`/`update` then fail
+/// naming the cgroup (not config.json). A deny of one named device, which
+/// nothing could enforce there, is refused by field. (runc 1.1.5 says
+/// nothing and ignores the deny: skipped there.)
+#[test]
+fn rootless_without_cgroups_says_so_once() {
+    let oci = Oci::with_spec(As::Rootless);
+    oci.set_args(&["sleep", "60"]);
+    let (id, _, out) = oci.run_detached("rootless-no-cgroups");
+    let warnings: Vec<&str> = out.stderr.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(warnings.len(), 1, "{out}");
+    assert!(warnings[0].contains("without cgroups"), "{out}");
+    for args in [vec!["pause", &id], vec!["update", "--pids-limit", "10", &id]] {
+        let out = oci.cmd(&args);
+        out.refused(&["freezer", "cgroup"]);
+        assert!(!out.stderr.contains("config.json"), "{out}");
+    }
+    oci.edit(|c| {
+        c["linux"]["resources"] = json!({"devices": [
+            {"allow": false, "access": "rwm"},
+            {"allow": false, "type": "c", "major": 1, "minor": 3, "access": "rwm"}
+        ]})
+    });
+    oci.run("rootless-named-deny").refused(&["linux.resources.devices[1]"]);
 }
