@@ -91,7 +91,8 @@ if [ "$status" -eq 0 ]; then
                 a_hostname_in_a_joined_host_namespace_is_refused root_propagation_shared_and_unbindable
                 mount_targets_under_a_racing_symlink_stay_inside hostile_proc_dev_and_null_links_stay_inside
                 landlock_annotations_confine_the_container a_profile_refusing_getcwd_still_starts
-                a_systemd_cgroups_path_is_refused)
+                a_systemd_cgroups_path_is_refused a_device_denied_by_name_cannot_be_opened
+                a_device_allow_the_parent_refuses_is_a_warning rootless_without_cgroups_says_so_once)
     BURROW_TEST_RUNTIME=runc cargo test -p burrow-cli --test oci -- \
         "${runc_fails[@]/#/--skip=}" 2>&1 | tee -a "$log"
     status=${PIPESTATUS[0]}

@@ -169,8 +169,8 @@ pub struct UpdateArgs {
     /// Memory plus swap limit ("-1": unlimited).
     #[arg(long, value_name = "BYTES", allow_hyphen_values = true)]
     pub memory_swap: Option<String>,
-    /// CPU shares (relative weight).
-    #[arg(long, value_name = "N")]
+    /// CPU shares (relative weight); runc spells it --cpu-share.
+    #[arg(long, visible_alias = "cpu-share", value_name = "N")]
     pub cpu_shares: Option<u64>,
     /// CPU CFS period, microseconds.
     #[arg(long, value_name = "US")]
@@ -178,18 +178,32 @@ pub struct UpdateArgs {
     /// CPU CFS quota, microseconds per period ("-1": none).
     #[arg(long, value_name = "US", allow_hyphen_values = true)]
     pub cpu_quota: Option<i64>,
+    /// CPU realtime period, microseconds.
+    #[arg(long, value_name = "US")]
+    pub cpu_rt_period: Option<u64>,
+    /// CPU realtime runtime, microseconds per realtime period.
+    #[arg(long, value_name = "US", allow_hyphen_values = true)]
+    pub cpu_rt_runtime: Option<i64>,
     /// CPUs the container may run on, as "0-2,4".
     #[arg(long, value_name = "LIST")]
     pub cpuset_cpus: Option<String>,
     /// Memory nodes the container may use.
     #[arg(long, value_name = "LIST")]
     pub cpuset_mems: Option<String>,
-    /// Maximum number of tasks ("-1" or "0": unlimited).
+    /// Maximum number of tasks ("-1": unlimited; "0": unchanged, as runc).
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub pids_limit: Option<i64>,
     /// Block IO weight (10 to 1000).
     #[arg(long, value_name = "N")]
     pub blkio_weight: Option<u16>,
+    /// Intel RDT L3 cache schema (runc's flag): refused, burrow has no
+    /// intelRdt support.
+    #[arg(long, value_name = "SCHEMA")]
+    pub l3_cache_schema: Option<String>,
+    /// Intel RDT memory bandwidth schema (runc's flag): refused, burrow has
+    /// no intelRdt support.
+    #[arg(long, value_name = "SCHEMA")]
+    pub mem_bw_schema: Option<String>,
     /// The container id.
     pub id: String,
 }

@@ -213,6 +213,14 @@ fn parse_duration(text: &str) -> Result<std::time::Duration> {
 
 /// `update`'s resources: the file's, with the flags on top.
 fn update_resources(a: &crate::cli::UpdateArgs) -> Result<burrow_oci::control::LinuxResources> {
+    for (flag, given) in [
+        ("--l3-cache-schema", a.l3_cache_schema.is_some()),
+        ("--mem-bw-schema", a.mem_bw_schema.is_some()),
+    ] {
+        if given {
+            bail!("{flag}: Intel RDT (linux.intelRdt) is not supported by this build of burrow");
+        }
+    }
     let mut value = match &a.resources {
         Some(file) => serde_json::to_value(burrow_oci::control::read_resources(file)?)?,
         None => serde_json::json!({}),
@@ -240,6 +248,12 @@ fn update_resources(a: &crate::cli::UpdateArgs) -> Result<burrow_oci::control::L
     }
     if let Some(v) = a.cpu_quota {
         set("cpu", "quota", v.into());
+    }
+    if let Some(v) = a.cpu_rt_period {
+        set("cpu", "realtimePeriod", v.into());
+    }
+    if let Some(v) = a.cpu_rt_runtime {
+        set("cpu", "realtimeRuntime", v.into());
     }
     if let Some(v) = &a.cpuset_cpus {
         set("cpu", "cpus", v.clone().into());

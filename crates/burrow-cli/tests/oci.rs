@@ -37,13 +37,21 @@
 //!   container's stdin and so lets it write the host's core_pattern (the
 //!   CVE-2025-31133 class): never run it against runc on a machine you
 //!   care about (the test puts core_pattern back afterwards);
-//! - `landlock_annotations_confine_the_container`: burrow's own annotation.
+//! - `landlock_annotations_confine_the_container`: burrow's own annotation;
 //! - `a_profile_refusing_getcwd_still_starts`: Debian's runc 1.1.5 (with
 //!   the CVE-2024-21626 fix backported) checks the working directory with
 //!   getcwd after installing the filter, so the container fails to start
-//!   ("failed to verify if current working directory is safe").
+//!   ("failed to verify if current working directory is safe");
 //! - `a_systemd_cgroups_path_is_refused`: runc's cgroupfs driver takes
-//!   `slice:prefix:name` as a plain directory name.
+//!   `slice:prefix:name` as a plain directory name;
+//! - `a_device_denied_by_name_cannot_be_opened`: runc 1.1.5 writes the
+//!   devices every container may use after the config's rules, so a deny
+//!   of c 1:3 leaves /dev/null usable (i5 asks for the deny to hold);
+//! - `a_device_allow_the_parent_refuses_is_a_warning`: runc 1.1.5 fails the
+//!   create with EPERM where burrow runs the container and warns;
+//! - `rootless_without_cgroups_says_so_once`: runc 1.1.5 says nothing when
+//!   a rootless container runs without cgroups, and ignores a device deny
+//!   it cannot enforce (i5: say so once; refuse a limit asked for).
 //!
 //! Where runc's
 //! wording is loose, the assertions accept it: "container does not exist"
@@ -3162,4 +3170,267 @@ fn pause_resume_and_update() {
     );
     wait_gone(pid, "delete --force of a paused container");
     oci.assert_gone(&id);
+}
+
+/// A cgroup path of the test's own (`/burrow-test-NAME-PID`), given as an
+/// absolute `linux.cgroupsPath` so that its files can be read on the host;
+/// on drop, whatever is left of it in any hierarchy is removed (deepest
+/// first), after the runtime's own delete. Declare it before the `Oci`, so
+/// that the containers go first.
+struct CgroupPath(String);
+
+impl CgroupPath {
+    fn new(name: &str) -> Self {
+        CgroupPath(format!("/burrow-test-{name}-{}", std::process::id()))
+    }
+
+    /// A cgroup below this one, as `/burrow-test-NAME-PID/SUB`.
+    fn below(&self, sub: &str) -> String {
+        format!("{}/{sub}", self.0)
+    }
+
+    /// `file` of this cgroup (or `sub` below it) in the v1 hierarchy of
+    /// `controller`, if there is one.
+    fn read(&self, controller: &str, sub: &str, file: &str) -> Option<String> {
+        let dir = Path::new("/sys/fs/cgroup")
+            .join(controller)
+            .join(self.0.trim_start_matches('/'));
+        std::fs::read_to_string(dir.join(sub).join(file))
+            .ok()
+            .map(|s| s.trim().to_owned())
+    }
+}
+
+impl Drop for CgroupPath {
+    fn drop(&mut self) {
+        fn remove(dir: &Path) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    remove(&entry.path());
+                }
+            }
+            let _ = std::fs::remove_dir(dir);
+        }
+        for hierarchy in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
+            let dir = hierarchy.path().join(self.0.trim_start_matches('/'));
+            if dir.is_dir() {
+                remove(&dir);
+            }
+        }
+        // A unified host: the path is right below the root.
+        let dir = Path::new("/sys/fs/cgroup").join(self.0.trim_start_matches('/'));
+        if dir.is_dir() {
+            remove(&dir);
+        }
+    }
+}
+
+/// Zeros in linux.resources mean "unset", as runc reads them: at create,
+/// swap and reservation 0 leave them alone; runc's documented `update`
+/// template (all zeros: "unchanged values can be omitted") changes
+/// nothing; a pids limit of 0 keeps the limit. A failed update names the
+/// setting, not config.json.
+#[test]
+fn zeros_in_resources_mean_unset() {
+    let cgroup = CgroupPath::new("zeros");
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["sleep", "60"]);
+    oci.edit(|c| {
+        c["linux"]["cgroupsPath"] = json!(cgroup.0);
+        c["linux"]["resources"]["memory"] = json!({"limit": 64 << 20, "swap": 0, "reservation": 0});
+        c["linux"]["resources"]["pids"] = json!({"limit": 50});
+        c["linux"]["resources"]["cpu"] = json!({"shares": 0, "quota": 0, "period": 0});
+        c["linux"]["resources"]["blockIO"] = json!({"weight": 0});
+    });
+    let (id, _, _) = oci.run_detached("zeros");
+    let unlimited = |file: &str| {
+        if let Some(value) = cgroup.read("memory", "", file) {
+            assert!(value.parse::<u64>().unwrap() > 1 << 60, "{file} is {value}: set to 0?");
+        }
+    };
+    let check = |what: &str| {
+        let data = stats(&oci, &id);
+        assert_eq!(data["memory"]["usage"]["limit"], 64 << 20, "{what}: {data}");
+        assert_eq!(data["pids"]["limit"], 50, "{what}: {data}");
+        unlimited("memory.soft_limit_in_bytes");
+        unlimited("memory.memsw.limit_in_bytes");
+    };
+    check("after create");
+    let template = oci.path().join("template.json");
+    std::fs::write(
+        &template,
+        r#"{"memory": {"limit": 0, "reservation": 0, "swap": 0},
+            "cpu": {"shares": 0, "quota": 0, "period": 0, "realtimeRuntime": 0, "realtimePeriod": 0,
+                    "cpus": "", "mems": ""},
+            "blockIO": {"weight": 0}}"#,
+    )
+    .unwrap();
+    oci.cmd(&["update", "-r", template.to_str().unwrap(), &id]).ok();
+    check("after the all-zeros template");
+    let pids = oci.path().join("pids.json");
+    std::fs::write(&pids, r#"{"pids": {"limit": 0}}"#).unwrap();
+    oci.cmd(&["update", "-r", pids.to_str().unwrap(), &id]).ok();
+    check("after a pids limit of 0");
+    let out = oci.cmd(&["update", "--memory", "4096", &id]);
+    out.refused(&["memory"]);
+    assert!(!out.stderr.contains("config.json"), "{out}");
+}
+
+/// `update` takes runc's spellings: --cpu-share, --cpu-rt-period and
+/// --cpu-rt-runtime; the Intel RDT schemas are refused by name.
+#[test]
+fn update_takes_runcs_cpu_flags() {
+    let cgroup = CgroupPath::new("update-flags");
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["sleep", "60"]);
+    oci.edit(|c| c["linux"]["cgroupsPath"] = json!(cgroup.0));
+    let (id, _, _) = oci.run_detached("update-flags");
+    oci.cmd(&["update", "--cpu-share", "512", &id]).ok();
+    if let Some(shares) = cgroup.read("cpu", "", "cpu.shares") {
+        assert_eq!(shares, "512");
+    }
+    if cgroup.read("cpu", "", "cpu.rt_runtime_us").is_some() {
+        oci.cmd(&["update", "--cpu-rt-period", "1000000", "--cpu-rt-runtime", "5000", &id])
+            .ok();
+        assert_eq!(cgroup.read("cpu", "", "cpu.rt_period_us").as_deref(), Some("1000000"));
+        assert_eq!(cgroup.read("cpu", "", "cpu.rt_runtime_us").as_deref(), Some("5000"));
+    }
+    oci.cmd(&["update", "--l3-cache-schema", "L3:0=f", &id])
+        .refused(&["l3", "rdt"]);
+    oci.cmd(&["update", "--mem-bw-schema", "MB:0=50", &id])
+        .refused(&["mb", "rdt", "bandwidth"]);
+}
+
+/// `events --stats` leaves out a pids limit of "max" (as runc: not
+/// 18446744073709551615), and refuses a stopped container.
+#[test]
+fn events_leave_out_no_pids_limit_and_refuse_a_stopped_container() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["sleep", "60"]);
+    let (id, pid, _) = oci.run_detached("events-stopped");
+    let data = stats(&oci, &id);
+    assert!(data["pids"].is_object(), "{data}");
+    assert!(data["pids"].get("limit").is_none(), "no limit is left out: {data}");
+    oci.cmd(&["kill", &id, "KILL"]).ok();
+    wait_gone(pid, "kill");
+    oci.wait_stopped(&id);
+    oci.cmd(&["events", "--stats", &id])
+        .refused(&["stopped", "not running"]);
+}
+
+/// A config rule that denies one named device (c 1:3, /dev/null) wins
+/// over the devices every container may use; /dev/zero stays usable.
+/// (runc 1.1.5 writes those defaults after the config's rules: skipped
+/// there.)
+#[test]
+fn a_device_denied_by_name_cannot_be_opened() {
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&[
+        "sh",
+        "-c",
+        "(exec 3</dev/null) && echo null-open || echo null-denied; \
+         (exec 3</dev/zero) && echo zero-open || echo zero-denied",
+    ]);
+    oci.edit(|c| {
+        c["linux"]["resources"] = json!({"devices": [
+            {"allow": false, "access": "rwm"},
+            {"allow": false, "type": "c", "major": 1, "minor": 3, "access": "rwm"}
+        ]})
+    });
+    let out = oci.run("deny-null");
+    out.ok();
+    assert_eq!(out.stdout, "null-denied\nzero-open\n", "{out}");
+}
+
+/// A device allow rule that the parent devices cgroup refuses: the
+/// container runs with what the parent allows, and stderr says so (not
+/// only --debug). (runc 1.1.5 fails the create: skipped there.)
+#[test]
+fn a_device_allow_the_parent_refuses_is_a_warning() {
+    let cgroup = CgroupPath::new("strict-parent");
+    let parent = Path::new("/sys/fs/cgroup/devices").join(cgroup.0.trim_start_matches('/'));
+    if !Path::new("/sys/fs/cgroup/devices/devices.allow").exists() {
+        eprintln!("no v1 devices hierarchy here: nothing to test");
+        return;
+    }
+    std::fs::create_dir(&parent).unwrap();
+    std::fs::write(parent.join("devices.deny"), "a").unwrap();
+    for rule in [
+        "c *:* m",
+        "b *:* m",
+        "c 1:3 rwm",
+        "c 1:5 rwm",
+        "c 1:7 rwm",
+        "c 5:0 rwm",
+        "c 1:8 rwm",
+        "c 1:9 rwm",
+        "c 5:2 rwm",
+        "c 136:* rwm",
+        "c 10:200 rwm",
+    ] {
+        std::fs::write(parent.join("devices.allow"), rule).unwrap();
+    }
+    let oci = Oci::with_spec(As::Caller);
+    oci.set_args(&["echo", "ran"]);
+    oci.edit(|c| {
+        c["linux"]["cgroupsPath"] = json!(cgroup.below("c"));
+        c["linux"]["resources"] = json!({"devices": [
+            {"allow": false, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 10, "minor": 229, "access": "rwm"}
+        ]})
+    });
+    let out = oci.run("strict-parent");
+    out.ok();
+    assert_eq!(out.stdout, "ran\n", "{out}");
+    assert!(
+        out.stderr.contains("warning") && out.stderr.contains("devices[1]") && out.stderr.contains("10:229"),
+        "{out}"
+    );
+    let list = cgroup.read("devices", "", "devices.list").unwrap_or_default();
+    assert!(!list.contains("10:229"), "the parent kept its rules: {list}");
+}
+
+/// Rootless, without a devices cgroup: the deny-all rule that `spec
+/// --rootless` and the engines send (and allow rules) need none, and do
+/// not fail the create.
+#[test]
+fn rootless_deny_all_device_rules_need_no_devices_cgroup() {
+    let oci = Oci::with_spec(As::Rootless);
+    oci.set_args(&["echo", "ran"]);
+    oci.edit(|c| {
+        c["linux"]["resources"] = json!({"devices": [
+            {"allow": false, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 1, "minor": 5, "access": "rwm"}
+        ]})
+    });
+    let out = oci.run("rootless-devices");
+    out.ok();
+    assert_eq!(out.stdout, "ran\n", "{out}");
+}
+
+/// Rootless without delegation or a cgroupsPath: create says once that
+/// the container runs without cgroups, and `pause`/`update` then fail
+/// naming the cgroup (not config.json). A deny of one named device, which
+/// nothing could enforce there, is refused by field. (runc 1.1.5 says
+/// nothing and ignores the deny: skipped there.)
+#[test]
+fn rootless_without_cgroups_says_so_once() {
+    let oci = Oci::with_spec(As::Rootless);
+    oci.set_args(&["sleep", "60"]);
+    let (id, _, out) = oci.run_detached("rootless-no-cgroups");
+    let warnings: Vec<&str> = out.stderr.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(warnings.len(), 1, "{out}");
+    assert!(warnings[0].contains("without cgroups"), "{out}");
+    for args in [vec!["pause", &id], vec!["update", "--pids-limit", "10", &id]] {
+        let out = oci.cmd(&args);
+        out.refused(&["freezer", "cgroup"]);
+        assert!(!out.stderr.contains("config.json"), "{out}");
+    }
+    oci.edit(|c| {
+        c["linux"]["resources"] = json!({"devices": [
+            {"allow": false, "access": "rwm"},
+            {"allow": false, "type": "c", "major": 1, "minor": 3, "access": "rwm"}
+        ]})
+    });
+    oci.run("rootless-named-deny").refused(&["linux.resources.devices[1]"]);
 }

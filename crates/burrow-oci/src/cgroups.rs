@@ -230,8 +230,9 @@ pub struct Made {
 /// Make the directories (and missing parents). A new cpuset cgroup gets
 /// its parent's CPUs and memory nodes, without which nothing can join it.
 /// Where an unprivileged caller may not create them (no delegation), the
-/// container runs without that placement, and with `warn` (the config
-/// asked for a cgroupsPath) says so once on stderr; root gets an error.
+/// container runs without that placement and says so once on stderr (with
+/// `warn`, the config asked for a cgroupsPath: naming the directories);
+/// root gets an error.
 pub fn make(dirs: &[PathBuf], warn: bool) -> Result<Made> {
     let mut made = Made::default();
     let mut skipped = Vec::new();
@@ -272,6 +273,18 @@ pub fn make(dirs: &[PathBuf], warn: bool) -> Result<Made> {
     if warn && !skipped.is_empty() {
         tracing::warn!(
             "no permission to create cgroups ({}); running without cgroup placement",
+            skipped.join(", ")
+        );
+    } else if !skipped.is_empty() && made.leaves.is_empty() {
+        // Said once even without a cgroupsPath, so that a failing `pause`,
+        // `update` or `events` later is no surprise (i5, rootless).
+        tracing::warn!(
+            "not root and no delegated cgroup: running without cgroups \
+             (no resource limits; pause, update and events will not work)"
+        );
+    } else if !skipped.is_empty() {
+        tracing::warn!(
+            "not root: no permission to create cgroups ({}); running without placement there",
             skipped.join(", ")
         );
     }

@@ -16,7 +16,7 @@ use crate::state::{Record, Status, Store};
 /// Freeze (or thaw) the cgroup holding `leaves`' freezer and wait until
 /// the kernel says it is done.
 pub fn freeze(leaves: &[PathBuf], frozen: bool) -> Result<()> {
-    let (dir, driver) = placed(leaves, Section::Freezer).ok_or_else(|| OciError::Unsupported {
+    let (dir, driver) = placed(leaves, Section::Freezer).ok_or_else(|| OciError::Setting {
         field: "freezer".into(),
         reason: "the container has no freezer cgroup (not root, and no delegation?)".into(),
     })?;
@@ -27,7 +27,7 @@ pub fn freeze(leaves: &[PathBuf], frozen: bool) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(5);
     while is_frozen(leaves) != Some(frozen) {
         if Instant::now() > deadline {
-            return Err(OciError::Field {
+            return Err(OciError::Setting {
                 field: "freezer".into(),
                 reason: format!(
                     "{} did not become {}",
@@ -94,12 +94,12 @@ pub fn update(store: &Store, id: &str, resources: &LinuxResources) -> Result<()>
         });
     }
     if resources.devices().as_ref().is_some_and(|r| !r.is_empty()) {
-        return Err(OciError::Unsupported {
+        return Err(OciError::Setting {
             field: "linux.resources.devices".into(),
             reason: "device rules cannot be updated (as with runc)".into(),
         });
     }
-    apply_limits(resources, &record.placement)
+    apply_limits(resources, &record.placement).map_err(OciError::not_from_config)
 }
 
 /// Read `update --resources FILE` (or `-` for standard input).
@@ -123,8 +123,17 @@ pub fn parse_resources(file: &str, text: &str) -> Result<LinuxResources> {
 /// `events ID`: with `once`, print the statistics once; otherwise print
 /// them every `interval`, and an `oom` event whenever the OOM killer
 /// strikes, until the container stops.
+/// A stopped container is refused, as runc refuses it (its cgroups are
+/// gone, or hold nothing).
 pub fn events(store: &Store, id: &str, once: bool, interval: Duration) -> Result<()> {
     let record = store.load(id)?;
+    if record.status(store) == Status::Stopped {
+        return Err(OciError::WrongState {
+            id: id.into(),
+            status: "stopped".into(),
+            what: "events needs a container that is not stopped".into(),
+        });
+    }
     let event = |kind: &str, data: serde_json::Value| {
         let mut line = serde_json::json!({"type": kind, "id": id});
         if !data.is_null() {

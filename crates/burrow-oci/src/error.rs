@@ -35,6 +35,16 @@ pub enum OciError {
         /// Why.
         reason: String,
     },
+    /// A cgroup setting asked for by a command (`update`'s flags or its
+    /// `--resources` file, `pause`), not by `config.json`, that cannot be
+    /// applied.
+    #[error("{}: {}", OneLine(.field), OneLine(.reason))]
+    Setting {
+        /// The setting, as `linux.resources.memory.limit` or `freezer`.
+        field: String,
+        /// Why.
+        reason: String,
+    },
     /// The container id is not acceptable.
     #[error(
         "container id {0:?}: must be 1 to 1024 characters of letters, digits, '_', '-', '.', not starting with '.'"
@@ -73,6 +83,18 @@ pub enum OciError {
 }
 
 impl OciError {
+    /// The error of a setting that a command gave, not `config.json`:
+    /// a field error (which names `config.json`) as a [`OciError::Setting`];
+    /// any other error as it is.
+    pub fn not_from_config(self) -> Self {
+        match self {
+            OciError::Field { field, reason } | OciError::Unsupported { field, reason } => {
+                OciError::Setting { field, reason }
+            }
+            other => other,
+        }
+    }
+
     /// An I/O failure with what was being done.
     pub fn io(what: impl Into<String>, error: std::io::Error) -> Self {
         OciError::Io {

@@ -66,14 +66,14 @@ pub trait Driver {
         }
         out
     }
-    /// `linux.resources.pids.limit`.
+    /// `linux.resources.pids.limit`: negative is unlimited, and 0 is
+    /// unset (as in runc, whose `update` template sends 0 for "unchanged").
     fn pids(&self, limit: i64) -> Vec<Write> {
-        let value = if limit <= 0 {
-            "max".to_string()
-        } else {
-            limit.to_string()
-        };
-        vec![write("pids.limit", "pids.max", value)]
+        match limit {
+            0 => Vec::new(),
+            l if l < 0 => vec![write("pids.limit", "pids.max", "max")],
+            l => vec![write("pids.limit", "pids.max", l)],
+        }
     }
     /// `linux.resources.blockIO`.
     fn block_io(&self, b: &LinuxBlockIo) -> Result<Vec<Write>, Unsupported>;
@@ -118,6 +118,13 @@ pub struct V1;
 /// cgroup v2: one unified hierarchy.
 pub struct V2;
 
+/// A value that is set: in `linux.resources`, as runc reads it, 0 means
+/// "unset" (runc's `update` template is all zeros: "unchanged values can
+/// be omitted"), so a 0 is never written.
+fn set<T: Default + PartialEq>(v: Option<T>) -> Option<T> {
+    v.filter(|v| *v != T::default())
+}
+
 /// `-1` means unlimited in the config.
 fn limit(v: i64) -> String {
     if v < 0 {
@@ -152,19 +159,21 @@ impl Driver for V1 {
         // memsw must stay at or above the limit at every step; which to
         // write first depends on the current values, so the writer tries
         // a refused one again after the other.
-        if let Some(v) = m.limit() {
+        if let Some(v) = set(m.limit()) {
             out.push(write("memory.limit", "memory.limit_in_bytes", limit(v)));
         }
-        if let Some(v) = m.swap() {
+        if let Some(v) = set(m.swap()) {
             out.push(write("memory.swap", "memory.memsw.limit_in_bytes", limit(v)));
         }
-        if let Some(v) = m.reservation() {
+        if let Some(v) = set(m.reservation()) {
             out.push(write("memory.reservation", "memory.soft_limit_in_bytes", limit(v)));
         }
-        if let Some(v) = m.kernel() {
+        // (Whether the kernel honours these is checked by reading them
+        // back: resources::write_all.)
+        if let Some(v) = set(m.kernel()) {
             out.push(write("memory.kernel", "memory.kmem.limit_in_bytes", limit(v)));
         }
-        if let Some(v) = m.kernel_tcp() {
+        if let Some(v) = set(m.kernel_tcp()) {
             out.push(write("memory.kernelTCP", "memory.kmem.tcp.limit_in_bytes", limit(v)));
         }
         if let Some(v) = m.swappiness() {
@@ -210,14 +219,14 @@ impl Driver for V1 {
 
     fn block_io(&self, b: &LinuxBlockIo) -> Result<Vec<Write>, Unsupported> {
         let mut out = Vec::new();
-        if let Some(v) = b.weight() {
+        if let Some(v) = set(b.weight()) {
             out.push(write("blockIO.weight", "blkio.weight", v));
         }
-        if let Some(v) = b.leaf_weight() {
+        if let Some(v) = set(b.leaf_weight()) {
             out.push(write("blockIO.leafWeight", "blkio.leaf_weight", v));
         }
         for (i, d) in b.weight_device().clone().unwrap_or_default().iter().enumerate() {
-            if let Some(w) = d.weight() {
+            if let Some(w) = set(d.weight()) {
                 let field = format!("blockIO.weightDevice[{i}].weight");
                 out.push(write(
                     &field,
@@ -225,7 +234,7 @@ impl Driver for V1 {
                     format!("{}:{} {w}", d.major(), d.minor()),
                 ));
             }
-            if let Some(w) = d.leaf_weight() {
+            if let Some(w) = set(d.leaf_weight()) {
                 let field = format!("blockIO.weightDevice[{i}].leafWeight");
                 out.push(write(
                     &field,
@@ -336,15 +345,21 @@ impl Driver for V2 {
     fn memory(&self, m: &LinuxMemory) -> Result<Vec<Write>, Unsupported> {
         let max = |v: i64| if v < 0 { "max".to_string() } else { v.to_string() };
         let mut out = Vec::new();
-        if let Some(v) = m.limit() {
+        if let Some(v) = set(m.limit()) {
             out.push(write("memory.limit", "memory.max", max(v)));
         }
-        if let Some(swap) = m.swap() {
+        // As runc: an unlimited memory with swap unset makes swap
+        // unlimited too.
+        let swap = match (set(m.swap()), set(m.limit())) {
+            (None, Some(l)) if l < 0 => Some(-1),
+            (s, _) => s,
+        };
+        if let Some(swap) = swap {
             // The config's swap is memory + swap (as v1's memsw); v2's
             // memory.swap.max is the swap alone.
-            let value = match (swap, m.limit()) {
+            let value = match (swap, set(m.limit())) {
                 (s, _) if s < 0 => "max".to_string(),
-                (s, Some(l)) if l >= 0 => {
+                (s, Some(l)) if l > 0 => {
                     if s < l {
                         return Err(unsupported("memory.swap", "must be at least memory.limit"));
                     }
@@ -354,18 +369,24 @@ impl Driver for V2 {
             };
             out.push(write("memory.swap", "memory.swap.max", value));
         }
-        if let Some(v) = m.reservation() {
+        if let Some(v) = set(m.reservation()) {
             out.push(write("memory.reservation", "memory.low", max(v)));
         }
-        for (field, set) in [
-            ("memory.kernel", m.kernel().is_some()),
-            ("memory.kernelTCP", m.kernel_tcp().is_some()),
+        for (field, asked) in [
+            ("memory.kernel", set(m.kernel()).is_some()),
+            ("memory.kernelTCP", set(m.kernel_tcp()).is_some()),
             ("memory.swappiness", m.swappiness().is_some()),
             ("memory.disableOOMKiller", m.disable_oom_killer() == Some(true)),
         ] {
-            if set {
+            if asked {
                 return Err(unsupported(field, "cgroup v2 has no such setting"));
             }
+        }
+        if m.use_hierarchy() == Some(false) {
+            return Err(unsupported(
+                "memory.useHierarchy",
+                "cgroup v2 is always hierarchical (false cannot be honoured)",
+            ));
         }
         Ok(out)
     }
@@ -375,13 +396,18 @@ impl Driver for V2 {
         if let Some(v) = c.shares().filter(|v| *v != 0) {
             out.push(write("cpu.shares", "cpu.weight", shares_to_weight(v)));
         }
-        if c.quota().is_some() || c.period().is_some() {
-            let quota = match c.quota() {
+        // As runc: a quota alone keeps the current period, and a period
+        // alone makes the quota "max".
+        let (quota, period) = (set(c.quota()), set(c.period()));
+        if quota.is_some() || period.is_some() {
+            let mut value = match quota {
                 Some(q) if q > 0 => q.to_string(),
                 _ => "max".into(),
             };
-            let period = c.period().filter(|p| *p != 0).unwrap_or(100_000);
-            out.push(write("cpu.quota", "cpu.max", format!("{quota} {period}")));
+            if let Some(p) = period {
+                value = format!("{value} {p}");
+            }
+            out.push(write("cpu.quota", "cpu.max", value));
         }
         if let Some(v) = c.burst() {
             out.push(write("cpu.burst", "cpu.max.burst", v));
@@ -397,16 +423,22 @@ impl Driver for V2 {
 
     fn block_io(&self, b: &LinuxBlockIo) -> Result<Vec<Write>, Unsupported> {
         let mut out = Vec::new();
-        if let Some(v) = b.weight() {
+        if let Some(v) = set(b.weight()) {
             // blkio.weight (10..1000) as io.weight (1..10000).
             let weight = 1 + (u64::from(v).clamp(10, 1000) - 10) * 9999 / 990;
             out.push(write("blockIO.weight", "io.weight", format!("default {weight}")));
         }
-        if b.leaf_weight().is_some() {
+        if set(b.leaf_weight()).is_some() {
             return Err(unsupported("blockIO.leafWeight", "cgroup v2 has no leaf weight"));
         }
         for (i, d) in b.weight_device().clone().unwrap_or_default().iter().enumerate() {
-            if let Some(w) = d.weight() {
+            if set(d.leaf_weight()).is_some() {
+                return Err(unsupported(
+                    &format!("blockIO.weightDevice[{i}].leafWeight"),
+                    "cgroup v2 has no leaf weight",
+                ));
+            }
+            if let Some(w) = set(d.weight()) {
                 let weight = 1 + (u64::from(w).clamp(10, 1000) - 10) * 9999 / 990;
                 let field = format!("blockIO.weightDevice[{i}].weight");
                 out.push(write(
@@ -583,6 +615,114 @@ mod tests {
             files(&[V1.freeze(true), V2.freeze(true)]),
             [("freezer.state", "FROZEN"), ("cgroup.freeze", "1")]
         );
+    }
+
+    /// Zeros are "unset", as runc reads them: its `update` template (all
+    /// zeros, "unchanged values can be omitted") writes nothing on either
+    /// version; -1 stays "unlimited"; a pids limit of 0 is no change.
+    #[test]
+    fn zeros_are_unset_on_both_versions() {
+        let r: oci_spec::runtime::LinuxResources = serde_json::from_value(serde_json::json!({
+            "memory": {"limit": 0, "reservation": 0, "swap": 0, "kernel": 0, "kernelTCP": 0},
+            "cpu": {"shares": 0, "quota": 0, "period": 0, "realtimeRuntime": 0, "realtimePeriod": 0,
+                    "cpus": "", "mems": ""},
+            "blockIO": {"weight": 0, "leafWeight": 0,
+                        "weightDevice": [{"major": 8, "minor": 0, "weight": 0, "leafWeight": 0}]},
+            "pids": {"limit": 0}
+        }))
+        .unwrap();
+        for driver in [&V1 as &dyn Driver, &V2] {
+            let mut writes = driver.memory(r.memory().as_ref().unwrap()).unwrap();
+            writes.extend(driver.cpu(r.cpu().as_ref().unwrap()).unwrap());
+            writes.extend(driver.cpuset(r.cpu().as_ref().unwrap()));
+            writes.extend(driver.block_io(r.block_io().as_ref().unwrap()).unwrap());
+            writes.extend(driver.pids(r.pids().as_ref().unwrap().limit()));
+            assert_eq!(files(&writes), [], "{}", driver.name());
+        }
+        assert_eq!(files(&V1.pids(-1)), [("pids.max", "max")]);
+        assert_eq!(files(&V2.pids(7)), [("pids.max", "7")]);
+        // A limit with swap and reservation 0: the limit alone.
+        let m = memory(serde_json::json!({"limit": 67108864, "swap": 0, "reservation": 0}));
+        assert_eq!(files(&V1.memory(&m).unwrap()), [("memory.limit_in_bytes", "67108864")]);
+        assert_eq!(files(&V2.memory(&m).unwrap()), [("memory.max", "67108864")]);
+        // Unlimited memory, swap unset: swap unlimited too on v2 (as runc).
+        let m = memory(serde_json::json!({"limit": -1, "swap": 0}));
+        assert_eq!(
+            files(&V2.memory(&m).unwrap()),
+            [("memory.max", "max"), ("memory.swap.max", "max")]
+        );
+        // v2: a quota alone keeps the period; a period alone, quota max.
+        let c: LinuxCpu = serde_json::from_value(serde_json::json!({"quota": 5000, "period": 0})).unwrap();
+        assert_eq!(files(&V2.cpu(&c).unwrap()), [("cpu.max", "5000")]);
+        let c: LinuxCpu = serde_json::from_value(serde_json::json!({"quota": 0, "period": 50000})).unwrap();
+        assert_eq!(files(&V2.cpu(&c).unwrap()), [("cpu.max", "max 50000")]);
+    }
+
+    /// What v2 cannot express is refused by field, not dropped.
+    #[test]
+    fn v2_refuses_use_hierarchy_false_and_leaf_weights() {
+        let m = memory(serde_json::json!({"useHierarchy": false}));
+        assert_eq!(V2.memory(&m).unwrap_err().field, "linux.resources.memory.useHierarchy");
+        let m = memory(serde_json::json!({"useHierarchy": true}));
+        assert_eq!(files(&V2.memory(&m).unwrap()), []);
+        let b: LinuxBlockIo = serde_json::from_value(serde_json::json!({
+            "weightDevice": [{"major": 8, "minor": 0, "weight": 100}, {"major": 8, "minor": 16, "leafWeight": 200}]
+        }))
+        .unwrap();
+        assert_eq!(
+            V2.block_io(&b).unwrap_err().field,
+            "linux.resources.blockIO.weightDevice[1].leafWeight"
+        );
+        assert_eq!(
+            files(&V1.block_io(&b).unwrap()),
+            [
+                ("blkio.weight_device", "8:0 100"),
+                ("blkio.leaf_weight_device", "8:16 200")
+            ]
+        );
+    }
+
+    /// On this host's real v1 memory hierarchy: a kernel memory limit the
+    /// kernel takes and then ignores (Linux 5.16 and later) is refused by
+    /// field at once; one it keeps (kernelTCP, here) is written.
+    #[test]
+    fn kernel_memory_the_kernel_ignores_is_refused_by_field() {
+        let Some(root) = ["/sys/fs/cgroup/memory"]
+            .iter()
+            .map(std::path::Path::new)
+            .find(|p| p.join("memory.limit_in_bytes").exists())
+        else {
+            eprintln!("no v1 memory hierarchy here: nothing to test");
+            return;
+        };
+        assert!(nix::unistd::geteuid().is_root(), "this test needs root");
+        /// Removed when the test ends, pass or fail.
+        struct Cgroup(std::path::PathBuf);
+        impl Drop for Cgroup {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir(&self.0);
+            }
+        }
+        let cgroup = Cgroup(root.join(format!("burrow-test-kmem-{}", std::process::id())));
+        std::fs::create_dir(&cgroup.0).unwrap();
+        let dir = &cgroup.0;
+        let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap().trim().to_owned();
+        for (field, file) in [
+            ("memory.kernel", "memory.kmem.limit_in_bytes"),
+            ("memory.kernelTCP", "memory.kmem.tcp.limit_in_bytes"),
+        ] {
+            let key = field.trim_start_matches("memory.");
+            let m = memory(serde_json::json!({ key: 33554432 }));
+            let writes = V1.memory(&m).unwrap();
+            match crate::resources::write_all(dir, "v1", writes) {
+                Ok(()) => assert_eq!(read(file), "33554432", "{field} was written, so it must have taken"),
+                Err(e) => {
+                    let text = e.to_string();
+                    assert!(text.contains(&format!("linux.resources.{field}")), "{text}");
+                    assert_ne!(read(file), "33554432", "{field} was refused, so it must not have taken");
+                }
+            }
+        }
     }
 
     /// Written into a directory laid out like a cgroup2 leaf: every file

@@ -118,7 +118,11 @@ fn memory(leaves: &[PathBuf]) -> Value {
 
 fn pids(leaves: &[PathBuf]) -> Value {
     match placed(leaves, Section::Pids) {
-        Some((dir, _)) => json!({"current": number(dir, "pids.current"), "limit": limit(dir, "pids.max")}),
+        // No limit ("max") is left out, as runc does (its 0 with omitempty).
+        Some((dir, _)) => match limit(dir, "pids.max") {
+            u64::MAX => json!({"current": number(dir, "pids.current")}),
+            max => json!({"current": number(dir, "pids.current"), "limit": max}),
+        },
         None => json!({}),
     }
 }

@@ -91,6 +91,30 @@ fn the_default_device_program_loads() {
     assert_eq!(run_in(&cgroup.0, script), "null-ok\nmem-denied\n");
 }
 
+/// The config's rules through `resources::apply` on cgroup2 (the eBPF
+/// program): a deny of one named device (c 1:3, /dev/null) wins over the
+/// devices every container may use, while a blanket deny leaves those
+/// usable.
+#[test]
+fn a_device_denied_by_name_is_denied_on_cgroup2() {
+    let apply = |name: &str, rules: serde_json::Value| {
+        let cgroup = V2Cgroup::new(name).expect("a cgroup2 mount where root can make a directory");
+        let resources: oci_spec::runtime::LinuxResources =
+            serde_json::from_value(serde_json::json!({ "devices": rules })).unwrap();
+        burrow_oci::resources::apply(Some(&resources), &[], std::slice::from_ref(&cgroup.0)).unwrap();
+        let script = "sleep 0.3; (exec 3</dev/null) 2>&1 | grep -q 'not permitted' && echo null-denied; \
+                      head -c 3 /dev/zero | wc -c";
+        run_in(&cgroup.0, script)
+    };
+    let blanket = serde_json::json!([{"allow": false, "access": "rwm"}]);
+    assert_eq!(apply("blanket-deny", blanket), "3\n");
+    let named = serde_json::json!([
+        {"allow": false, "access": "rwm"},
+        {"allow": false, "type": "c", "major": 1, "minor": 3, "access": "rwm"}
+    ]);
+    assert_eq!(apply("named-deny", named), "null-denied\n3\n");
+}
+
 /// The output of `sh -c script`, moved into `cgroup` as it starts (the
 /// script sleeps first so that the move lands before what it tests). The
 /// child is reaped even when the move fails.
