@@ -325,8 +325,29 @@ fn make_with_parents(dir: &Path, created: &mut Vec<PathBuf>) -> std::io::Result<
         cgroupfs::mkdir(d)?;
         created.push(d.clone());
         inherit_cpuset(d)?;
+        if d != dir {
+            enable_controllers(d);
+        }
     }
     Ok(())
+}
+
+/// In a cgroup2 directory burrow made above the container's, hand every
+/// controller it has on to its children (`cgroup.subtree_control`), as
+/// runc does: otherwise the container's cgroup has no limit files. (A v1
+/// directory has no `cgroup.controllers`; a refusal leaves the limits to
+/// be refused by field later.)
+fn enable_controllers(dir: &Path) {
+    let Ok(available) = cgroupfs::read_to_string(&dir.join("cgroup.controllers")) else {
+        return;
+    };
+    let wanted: Vec<String> = available.split_whitespace().map(|c| format!("+{c}")).collect();
+    if wanted.is_empty() {
+        return;
+    }
+    if let Err(e) = cgroupfs::write(&dir.join("cgroup.subtree_control"), wanted.join(" ")) {
+        tracing::debug!("enabling {wanted:?} in {}: {e}", dir.display());
+    }
 }
 
 /// Copy `cpuset.cpus` and `cpuset.mems` from the parent into a new v1
@@ -469,6 +490,43 @@ mod tests {
         }
         // A hierarchy with neither controllers nor a name.
         assert!(conventional_hierarchies(Path::new(CGROUP_ROOT), "3::/\n").is_none());
+    }
+
+    #[test]
+    fn parents_made_on_cgroup2_hand_their_controllers_on() {
+        let dir = std::env::temp_dir().join(format!("burrow-test.subtree.{}", std::process::id()));
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("cgroup.controllers"), "cpu memory pids\n").unwrap();
+        std::fs::write(dir.join("cgroup.subtree_control"), "").unwrap();
+        enable_controllers(&dir);
+        let written = std::fs::read_to_string(dir.join("cgroup.subtree_control")).unwrap();
+        // A v1 directory (no cgroup.controllers) is left alone.
+        let v1 = dir.join("v1");
+        std::fs::create_dir(&v1).unwrap();
+        enable_controllers(&v1);
+        let v1_left_alone = !v1.join("cgroup.subtree_control").exists();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(written, "+cpu +memory +pids");
+        assert!(v1_left_alone);
+    }
+
+    #[test]
+    fn a_new_parent_on_this_hosts_cgroup2_is_made_and_removed() {
+        let unified = Path::new("/sys/fs/cgroup/unified");
+        if !nix::unistd::geteuid().is_root() || !statfs_is_cgroup2(unified) {
+            return;
+        }
+        let leaf = unified.join(format!("burrow-test-parent-{}/leaf", std::process::id()));
+        let made = make(std::slice::from_ref(&leaf), false).unwrap();
+        let parent_controls = cgroupfs::read_to_string(&leaf.parent().unwrap().join("cgroup.subtree_control"));
+        let available = cgroupfs::read_to_string(&leaf.parent().unwrap().join("cgroup.controllers"));
+        remove(&made.created, &made.leaves);
+        assert!(!leaf.parent().unwrap().exists());
+        assert_eq!(made.created.len(), 2);
+        assert_eq!(
+            parent_controls.unwrap().split_whitespace().collect::<Vec<_>>(),
+            available.unwrap().split_whitespace().collect::<Vec<_>>()
+        );
     }
 
     fn statfs_is_cgroup2(dir: &Path) -> bool {
