@@ -2510,78 +2510,132 @@ fn root_propagation_shared_and_unbindable() {
 // ---------------------------------------------------------------------------
 // Escapes: each test attacks one known class
 
+/// A payload that says whether its working directory is inside the
+/// container's root: `..` from anywhere inside ends at `/`, from a
+/// directory outside (a leaked host fd's) it ends at the host's `/`.
+const CWD_INSIDE: &str = "a=$(stat -c %d:%i ../../../../../../../../../../../../../../../..); \
+    b=$(stat -c %d:%i /); if [ \"$a\" = \"$b\" ]; then echo inside; else echo \"outside $a $b\"; ls; fi";
+
+/// The outcome of [`CWD_INSIDE`] with a working directory the runtime was
+/// asked for: refused by the runtime (the payload never ran), or inside.
+fn assert_cwd_inside(what: &str, out: &Out) {
+    match out.code {
+        Some(0) => assert_eq!(out.stdout, "inside\n", "{what}: {out}"),
+        _ => assert!(
+            out.stdout.is_empty(),
+            "{what} must be refused by the runtime, before the payload: {out}"
+        ),
+    }
+}
+
+/// The fds `pid` holds, in order.
+fn open_fds(pid: i32) -> Vec<i32> {
+    let mut fds: Vec<i32> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    fds.sort_unstable();
+    fds
+}
+
+/// `RUNTIME --root ROOT ARGS` with fds 3 and 4 of the runtime open on two
+/// files (for `--preserve-fds`, or for the runtime to leak).
+fn with_spare_fds(oci: &Oci, args: &[&str]) -> Out {
+    let mut full = vec!["--root".to_owned(), oci.root_arg()];
+    full.extend(args.iter().map(|a| a.to_string()));
+    let spare = [
+        std::fs::File::open("/dev/null").unwrap(),
+        std::fs::File::open("/dev/zero").unwrap(),
+    ];
+    let raw: Vec<i32> = spare.iter().map(std::os::fd::AsRawFd::as_raw_fd).collect();
+    oci.exec(&full, |cmd| {
+        // SAFETY: dup2 of fds this process owns, between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                for (target, fd) in [3, 4].iter().zip(&raw) {
+                    if libc::dup2(*fd, *target) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                Ok(())
+            })
+        };
+    })
+}
+
 /// CVE-2024-21626: a working directory through a runtime's leaked fd
-/// (`/proc/self/fd/N`) would lie outside the root. Every one is refused, or
-/// lands inside; and the container holds no fd but 0, 1, 2 and those it
-/// was given with `--preserve-fds`.
+/// (`/proc/self/fd/N`) would lie outside the root, for the container's
+/// process (`run`) and for one that `exec` starts in it. Every one is
+/// refused, or lands inside; and the container's process, or exec's, holds
+/// no fd but 0, 1, 2 and those it was given with `--preserve-fds`.
 #[test]
 fn no_leaked_fd_leads_out_of_the_root() {
     let oci = Oci::with_spec(As::Caller);
-    oci.set_args(&["sh", "-c", "pwd"]);
+    oci.set_args(&["sh", "-c", CWD_INSIDE]);
     for n in 3..64 {
         oci.edit(|c| c["process"]["cwd"] = json!(format!("/proc/self/fd/{n}")));
         let out = oci.run(&format!("cwd-{n}"));
-        match out.code {
-            Some(0) => assert!(
-                out.stdout.starts_with('/') && !out.stdout.contains("unreachable"),
-                "cwd {n}: {out}"
-            ),
-            _ => assert!(
-                !out.stderr.contains("pwd:"),
-                "cwd {n} must be refused by the runtime: {out}"
-            ),
-        }
+        assert_cwd_inside(&format!("cwd {n}"), &out);
     }
     oci.edit(|c| c["process"]["cwd"] = json!("/"));
     oci.set_args(&["sleep", "60"]);
     for (preserve, expected) in [(0, vec![0, 1, 2]), (2, vec![0, 1, 2, 3, 4])] {
         let id = oci.id(&format!("fds-{preserve}"));
         let pid_file = oci.file(&format!("fds-{preserve}.pid"));
-        let args: Vec<String> = [
-            "--root",
-            &oci.root_arg(),
-            "create",
-            "--bundle",
-            &oci.bundle_arg(),
-            "--pid-file",
-            &pid_file,
-            "--preserve-fds",
-            &preserve.to_string(),
-            &id,
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        // Fds 3 and 4 of the runtime: two open files.
-        let spare = [
-            std::fs::File::open("/dev/null").unwrap(),
-            std::fs::File::open("/dev/zero").unwrap(),
-        ];
-        let raw: Vec<i32> = spare.iter().map(std::os::fd::AsRawFd::as_raw_fd).collect();
-        oci.exec(&args, |cmd| {
-            // SAFETY: dup2 of fds this process owns, between fork and exec.
-            unsafe {
-                cmd.pre_exec(move || {
-                    for (target, fd) in [3, 4].iter().zip(&raw) {
-                        if libc::dup2(*fd, *target) < 0 {
-                            return Err(std::io::Error::last_os_error());
-                        }
-                    }
-                    Ok(())
-                })
-            };
-        })
+        let preserve_arg = preserve.to_string();
+        with_spare_fds(
+            &oci,
+            &[
+                "create",
+                "--bundle",
+                &oci.bundle_arg(),
+                "--pid-file",
+                &pid_file,
+                "--preserve-fds",
+                &preserve_arg,
+                &id,
+            ],
+        )
         .ok();
         let pid = oci.pid_from_file(&pid_file, &id);
         oci.cmd(&["start", &id]).ok();
         wait_exec(pid, "sleep");
-        let mut fds: Vec<i32> = std::fs::read_dir(format!("/proc/{pid}/fd"))
-            .unwrap()
-            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-            .collect();
-        fds.sort_unstable();
-        assert_eq!(fds, expected, "--preserve-fds {preserve}");
+        assert_eq!(open_fds(pid), expected, "--preserve-fds {preserve}");
         oci.cmd(&["delete", "--force", &id]).ok();
+    }
+
+    // exec into a running container: the runtime joins it holding fds of
+    // its own (on this host, cgroup directories).
+    let (id, _, _) = oci.run_detached("exec-into");
+    for n in 3..64 {
+        let cwd = format!("/proc/self/fd/{n}");
+        let out = oci.cmd(&["exec", "--cwd", &cwd, &id, "sh", "-c", CWD_INSIDE]);
+        assert_cwd_inside(&format!("exec --cwd {cwd}"), &out);
+    }
+    for (preserve, expected) in [(0, vec![0, 1, 2]), (2, vec![0, 1, 2, 3, 4])] {
+        let pid_file = oci.file(&format!("exec-fds-{preserve}.pid"));
+        let preserve_arg = preserve.to_string();
+        let out = with_spare_fds(
+            &oci,
+            &[
+                "exec",
+                "-d",
+                "--pid-file",
+                &pid_file,
+                "--preserve-fds",
+                &preserve_arg,
+                &id,
+                "sleep",
+                "60",
+            ],
+        );
+        out.ok();
+        let text = std::fs::read_to_string(&pid_file).unwrap_or_else(|e| panic!("{pid_file}: {e}: {out}"));
+        let pid: i32 = text.trim().parse().unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        oci.track(pid);
+        wait_exec(pid, "sleep");
+        assert_eq!(open_fds(pid), expected, "exec --preserve-fds {preserve}");
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
     }
 }
 
