@@ -31,7 +31,8 @@
 //!   leaves the root private on this host (whose mounts are all private);
 //! - `mount_targets_under_a_racing_symlink_stay_inside`: runc 1.1.5 creates
 //!   the mount target on the host through the racing symlink
-//!   (CVE-2024-45310, fixed in runc 1.1.14);
+//!   (CVE-2024-45310, fixed in runc 1.1.14): `outside/fresh`, in 2 of 9
+//!   test runs here (its mounts themselves stay inside);
 //! - `hostile_proc_dev_and_null_links_stay_inside`: runc 1.1.5 reopens the
 //!   container's /dev/null, a link to /proc/sys/kernel/core_pattern, as the
 //!   container's stdin and so lets it write the host's core_pattern (the
@@ -2641,25 +2642,47 @@ fn no_leaked_fd_leads_out_of_the_root() {
 
 /// CVE-2021-30465 / CVE-2024-45310: while containers are created with a
 /// mount under a volume, the volume's directory keeps turning into a
-/// symlink to a host directory. Nothing is ever mounted or created there.
+/// symlink to a host directory. Every other run mounts onto `target`,
+/// which exists in the host directory, or `fresh`, which does not. Nothing
+/// is ever created there, and every container that starts sees its tmpfs
+/// inside its root: a mount that followed the link would have gone onto
+/// the host directory (in the container's mount namespace, so only the
+/// container can tell: its tmpfs is missing).
 #[test]
 fn mount_targets_under_a_racing_symlink_stay_inside() {
     let oci = Oci::with_spec(As::Caller);
     let volume = oci.path().join("volume");
     let outside = oci.path().join("outside");
     std::fs::create_dir_all(volume.join("sub")).unwrap();
-    std::fs::create_dir(&outside).unwrap();
-    oci.set_args(&["true"]);
-    oci.edit(|c| {
-        append(
-            &mut c["mounts"],
-            json!({"destination": "/vol", "type": "bind", "source": volume, "options": ["rbind"]}),
-        );
-        append(
-            &mut c["mounts"],
-            json!({"destination": "/vol/sub/target", "type": "tmpfs", "source": "tmpfs", "options": []}),
-        );
-    });
+    // `target` exists on the host, `fresh` does not.
+    std::fs::create_dir_all(outside.join("target")).unwrap();
+    oci.set_args(&["cat", "/proc/self/mountinfo"]);
+    // The volume, and a tmpfs at /vol/sub/NAME.
+    let spec_mounts = oci.config()["mounts"].clone();
+    let mount_under = |name: &str| {
+        oci.edit(|c| {
+            c["mounts"] = spec_mounts.clone();
+            append(
+                &mut c["mounts"],
+                json!({"destination": "/vol", "type": "bind", "source": volume, "options": ["rbind"]}),
+            );
+            append(
+                &mut c["mounts"],
+                json!({"destination": format!("/vol/sub/{name}"), "type": "tmpfs", "source": "tmpfs", "options": []}),
+            );
+        })
+    };
+    // Where a tmpfs may show inside: on the volume's directory (which the
+    // swapper renames between `sub` and `spare`), or, when `sub` was the
+    // link as the target was resolved, below the link's target resolved
+    // inside the root (so made there).
+    let inside = |name: &str| {
+        [
+            format!("/vol/sub/{name}"),
+            format!("/vol/spare/{name}"),
+            format!("{}/{name}", outside.display()),
+        ]
+    };
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let swapper = {
         let (stop, volume, outside) = (stop.clone(), volume.clone(), outside.clone());
@@ -2676,15 +2699,46 @@ fn mount_targets_under_a_racing_symlink_stay_inside() {
             }
         })
     };
-    for i in 0..40 {
-        let _ = oci.run(&format!("race-{i}"));
+    /// Stops the swapper, also when an assertion fails.
+    struct Stop<'a>(&'a std::sync::atomic::AtomicBool);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
     }
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let guard = Stop(&stop);
+    let mut started = [0, 0];
+    for i in 0..40 {
+        let name = ["target", "fresh"][i % 2];
+        mount_under(name);
+        let out = oci.run(&format!("race-{i}"));
+        if out.code != Some(0) {
+            continue;
+        }
+        started[i % 2] += 1;
+        // mountinfo: ID PARENT DEV ROOT MOUNTPOINT OPTIONS... - FSTYPE ...
+        let tmpfs_at = |point: &str| {
+            out.stdout.lines().any(|l| {
+                l.split(' ').nth(4) == Some(point) && l.split(" - ").nth(1).is_some_and(|t| t.starts_with("tmpfs "))
+            })
+        };
+        assert!(
+            inside(name).iter().any(|p| tmpfs_at(p)),
+            "run {i}: the tmpfs for /vol/sub/{name} is not inside the container: {out}"
+        );
+    }
+    drop(guard);
     swapper.join().unwrap();
-    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    assert!(!mounts.contains(outside.to_str().unwrap()), "mounted outside: {mounts}");
-    let left: Vec<_> = std::fs::read_dir(&outside).unwrap().collect();
-    assert!(left.is_empty(), "created outside the root: {left:?}");
+    assert!(
+        started.iter().all(|&n| n > 0),
+        "no container started (target, fresh): {started:?}: the race was never run"
+    );
+    let left: Vec<_> = std::fs::read_dir(&outside)
+        .unwrap()
+        .chain(std::fs::read_dir(outside.join("target")).unwrap())
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(left, [outside.join("target")], "created outside the root");
 }
 
 /// CVE-2019-16884 and kin: a rootfs whose /proc and /dev are symlinks to a
