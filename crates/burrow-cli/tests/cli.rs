@@ -957,40 +957,108 @@ fn the_sandbox_cannot_type_into_your_terminal_rootless() {
     the_sandbox_cannot_type_into(As::Rootless);
 }
 
-/// CVE-2022-0492: root in the container's user namespace, even with every
-/// capability and no seccomp filter, cannot set a cgroup v1 release_agent
-/// (which the host would run as root).
+/// What the release_agent script says for each hierarchy it tries.
+const RELEASE_AGENT_OUTCOMES: [&str; 5] = [
+    "mount-refused",
+    "no-release-agent",
+    "agent-set",
+    "write-refused",
+    "written",
+];
+
+/// CVE-2022-0492: root in the container, with every capability burrow can
+/// give and no seccomp filter, cannot set a cgroup v1 release_agent (which
+/// the host would run as root). It mounts each hierarchy in turn: some the
+/// host has, some it has not (a new hierarchy), and writes release_agent
+/// only where the mount succeeded and the file is there; what it writes is
+/// what the file holds, and only when that is empty (an attack that got
+/// through changes nothing on the host). Tried with burrow's default
+/// namespaces, and without the cgroup namespace (`--namespaces`), where
+/// the user namespace alone must hold.
 fn release_agent_cannot_be_set(who: As) {
-    let script = "mkdir -p /tmp/cg; \
-                  for c in memory pids cpu,cpuacct rdma; do \
-                    mount -t cgroup -o $c cgroup /tmp/cg 2>/dev/null && break; done; \
-                  echo /bin/true > /tmp/cg/release_agent 2>/dev/null; echo status=$?";
-    let agents: Vec<(String, String)> = ["memory", "pids", "rdma"]
-        .iter()
-        .map(|c| format!("/sys/fs/cgroup/{c}/release_agent"))
-        .filter_map(|p| Some((p.clone(), std::fs::read_to_string(&p).ok()?)))
+    let script = "for c in memory pids net_cls perf_event net_prio hugetlb; do \
+                    mkdir -p /tmp/cg; \
+                    if ! mount -t cgroup -o $c cgroup /tmp/cg 2>/dev/null; then echo $c mount-refused; continue; fi; \
+                    if [ ! -f /tmp/cg/release_agent ]; then echo $c no-release-agent; \
+                    else old=$(cat /tmp/cg/release_agent); \
+                      if [ -n \"$old\" ]; then echo $c agent-set; \
+                      elif echo \"$old\" > /tmp/cg/release_agent 2>/dev/null; then echo $c written; \
+                      else echo $c write-refused; fi; \
+                    fi; \
+                    umount /tmp/cg 2>/dev/null || umount -l /tmp/cg; \
+                  done";
+    /// Every host release_agent and its value; put back on drop should
+    /// one have changed.
+    struct Agents(Vec<(PathBuf, String)>);
+    impl Agents {
+        fn read() -> Self {
+            let files = std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten();
+            Agents(
+                files
+                    .map(|e| e.path().join("release_agent"))
+                    .filter_map(|p| Some((p.clone(), std::fs::read_to_string(&p).ok()?)))
+                    .collect(),
+            )
+        }
+    }
+    impl Drop for Agents {
+        fn drop(&mut self) {
+            for (path, before) in &self.0 {
+                if std::fs::read_to_string(path).ok().as_ref() != Some(before) {
+                    let _ = std::fs::write(path, before.trim_end());
+                }
+            }
+        }
+    }
+    let agents = Agents::read();
+    assert!(!agents.0.is_empty(), "no cgroup v1 hierarchy on this host");
+    // Every capability this process may hand on (`--cap-add ALL` fails
+    // where the bounding set lacks one and there is no user namespace).
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let bounding = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapBnd:"))
+        .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+        .unwrap();
+    let caps: Vec<String> = common::capability_names(bounding)
+        .into_iter()
+        .flat_map(|c| ["--cap-add".to_owned(), c])
         .collect();
-    let out = run(
-        who,
-        &[
-            "run",
-            "--cap-add",
-            "ALL",
-            "--seccomp",
-            "unconfined",
-            "--",
-            "sh",
-            "-c",
-            script,
-        ],
-    );
-    assert!(
-        stdout(&out).contains("status=") && !stdout(&out).contains("status=0"),
-        "{}",
-        stdout(&out)
-    );
-    for (path, before) in agents {
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), before, "{path}");
+    for namespaces in [None, Some("user,mnt,pid,ipc,uts,net")] {
+        let mut args = vec!["run"];
+        if let Some(list) = namespaces {
+            args.extend(["--namespaces", list]);
+        }
+        args.extend(caps.iter().map(String::as_str));
+        args.extend(["--seccomp", "unconfined", "--", "sh", "-c", script]);
+        let out = run(who, &args);
+        let what = format!("{who:?}, namespaces {}", namespaces.unwrap_or("(default)"));
+        let text = stdout(&out);
+        let outcomes: Vec<(&str, &str)> = text.lines().filter_map(|l| l.split_once(' ')).collect();
+        assert!(
+            out.status.success()
+                && outcomes.len() == 6
+                && outcomes.iter().all(|(_, o)| RELEASE_AGENT_OUTCOMES.contains(o)),
+            "{what}: the script did not run through: {text}{}",
+            stderr(&out)
+        );
+        let written: Vec<&str> = outcomes
+            .iter()
+            .filter(|(_, o)| *o == "written")
+            .map(|(c, _)| *c)
+            .collect();
+        assert!(
+            written.is_empty(),
+            "{what}: release_agent written for {written:?}: {text}"
+        );
+        for (path, before) in &agents.0 {
+            assert_eq!(
+                &std::fs::read_to_string(path).unwrap(),
+                before,
+                "{what}: {}",
+                path.display()
+            );
+        }
     }
 }
 

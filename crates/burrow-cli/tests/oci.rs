@@ -3025,62 +3025,6 @@ impl Ptracer {
     }
 }
 
-/// Every capability this kernel knows, by name.
-fn all_capabilities() -> Vec<String> {
-    const NAMES: [&str; 41] = [
-        "CHOWN",
-        "DAC_OVERRIDE",
-        "DAC_READ_SEARCH",
-        "FOWNER",
-        "FSETID",
-        "KILL",
-        "SETGID",
-        "SETUID",
-        "SETPCAP",
-        "LINUX_IMMUTABLE",
-        "NET_BIND_SERVICE",
-        "NET_BROADCAST",
-        "NET_ADMIN",
-        "NET_RAW",
-        "IPC_LOCK",
-        "IPC_OWNER",
-        "SYS_MODULE",
-        "SYS_RAWIO",
-        "SYS_CHROOT",
-        "SYS_PTRACE",
-        "SYS_PACCT",
-        "SYS_ADMIN",
-        "SYS_BOOT",
-        "SYS_NICE",
-        "SYS_RESOURCE",
-        "SYS_TIME",
-        "SYS_TTY_CONFIG",
-        "MKNOD",
-        "LEASE",
-        "AUDIT_WRITE",
-        "AUDIT_CONTROL",
-        "SETFCAP",
-        "MAC_OVERRIDE",
-        "MAC_ADMIN",
-        "SYSLOG",
-        "WAKE_ALARM",
-        "BLOCK_SUSPEND",
-        "AUDIT_READ",
-        "PERFMON",
-        "BPF",
-        "CHECKPOINT_RESTORE",
-    ];
-    let last: usize = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    NAMES[..=last.min(NAMES.len() - 1)]
-        .iter()
-        .map(|n| format!("CAP_{n}"))
-        .collect()
-}
-
 /// CVE-2016-9962: the container's pid 1 tries to ptrace every process that
 /// joins it with `exec`; it never gets hold of the runtime's. The container
 /// has a user namespace in which pid 1 holds every capability, so only
@@ -3095,7 +3039,13 @@ fn a_joining_process_cannot_be_ptraced_as(who: As) {
     std::fs::set_permissions(&out, PermissionsExt::from_mode(0o777)).unwrap();
     hostile_bundle(&oci, &out);
     oci.set_args(&["/watcher", "--ignored", "--exact", "ptracer_inside_the_container"]);
-    let caps = all_capabilities();
+    // Every capability this kernel knows.
+    let last: u32 = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let caps = common::capability_names(u64::MAX >> (63 - last.min(63)));
     oci.edit(|c| {
         for set in ["bounding", "effective", "permitted"] {
             c["process"]["capabilities"][set] = json!(caps);
