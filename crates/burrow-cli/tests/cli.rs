@@ -411,16 +411,21 @@ fn wait_for_sleep_under(pid: i32) -> i32 {
 
 /// A descendant of `pid` whose command is `sleep`.
 fn find_sleep_under(pid: i32) -> Option<i32> {
+    find_comm_under(pid, "sleep")
+}
+
+/// A descendant of `pid` whose command is `name`.
+fn find_comm_under(pid: i32, name: &str) -> Option<i32> {
     let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
     children
         .split_whitespace()
         .filter_map(|c| c.parse().ok())
         .find_map(|c: i32| {
             let comm = std::fs::read_to_string(format!("/proc/{c}/comm")).unwrap_or_default();
-            if comm.trim() == "sleep" {
+            if comm.trim() == name {
                 Some(c)
             } else {
-                find_sleep_under(c)
+                find_comm_under(c, name)
             }
         })
 }
@@ -1073,25 +1078,72 @@ fn release_agent_rootless() {
 }
 
 /// The CVE-2019-5736 watcher (see [`common::watch_and_overwrite`]), run
-/// inside a container by `burrow_run_sharing_a_pid_namespace_protects_its_binary`.
+/// inside containers by `burrow_run_sharing_a_pid_namespace_protects_its_binary`.
 #[test]
-#[ignore = "run inside a container by burrow_run_sharing_a_pid_namespace_protects_its_binary"]
+#[ignore = "run inside containers by burrow_run_sharing_a_pid_namespace_protects_its_binary"]
 fn watcher_for_burrow_run() {
     common::watcher_main();
 }
 
-/// CVE-2019-5736 through `burrow run`: a container that shares the host's
-/// pid namespace watches for a second one (sharing it and the host's /proc
-/// too) whose /bin/sh is a `#!/proc/self/exe` script, holds what burrow's
-/// process there runs and rewrites it once it exits. burrow's binary (a
-/// copy) never changes: either burrow's code never runs inside, or what it
-/// runs from is a sealed copy.
+/// A rootfs for a CVE-2019-5736 attack at `dir`: busybox, a /bin/sh that
+/// is a `#!/proc/self/exe` script (so whoever executes /bin/sh there runs
+/// its own binary there), and mount points for the host's /usr (the
+/// watcher's libraries), the watcher and `/out`.
+fn hostile_rootfs(dir: &Path) {
+    for sub in ["bin", "usr", "out"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    install_busybox(&dir.join("bin/busybox"));
+    std::fs::write(dir.join("bin/sh"), "#!/proc/self/exe\n").unwrap();
+    std::fs::set_permissions(dir.join("bin/sh"), PermissionsExt::from_mode(0o755)).unwrap();
+    for (link, target) in [("lib", "usr/lib"), ("lib64", "usr/lib64")] {
+        std::os::unix::fs::symlink(target, dir.join(link)).unwrap();
+    }
+    std::fs::write(dir.join("watcher"), "").unwrap();
+}
+
+/// The watcher's report in `out` once it has an outcome (20 s at most).
+fn overwrite_outcome(out: &Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let report = std::fs::read_to_string(out.join("report")).unwrap_or_default();
+        if report.contains("overwritten") || report.contains("refused") || report.contains("nothing") {
+            return report;
+        }
+        assert!(Instant::now() < deadline, "no outcome: {report}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// CVE-2019-5736 through `burrow run` and `burrow enter`, which run from a
+/// copy of burrow here; the copy never changes.
+///
+/// 1. A container that shares the host's pid namespace watches for a
+///    second one (sharing it and the host's /proc too) whose /bin/sh is a
+///    `#!/proc/self/exe` script, holds what burrow's process there runs and
+///    rewrites it once it exits. On this kernel that exec fails outright
+///    (/proc/self/exe of a process whose binary's mount was detached at
+///    pivot_root cannot be executed): then this part proves nothing, and
+///    says so.
+/// 2. So, always: `burrow enter` into a container whose /bin/sh is that
+///    script, and whose pid 1 is the watcher. The entering process executes
+///    /bin/sh inside, so burrow's code runs there from whatever the
+///    entering burrow runs from: a sealed copy, or the binary itself.
 #[test]
 fn burrow_run_sharing_a_pid_namespace_protects_its_binary() {
     let tmp = Scratch::new();
     let victim_bin = tmp.path().join("burrow");
     std::fs::copy(common::world_readable_burrow(), &victim_bin).unwrap();
     let before = std::fs::read(&victim_bin).unwrap();
+    let unchanged = |what: &str, report: &str| {
+        assert!(
+            std::fs::read(&victim_bin).unwrap() == before,
+            "{what}: burrow's binary changed: {report}"
+        );
+    };
+    let exe = std::env::current_exe().unwrap();
+
+    // 1. burrow run, sharing the host's pid namespace.
     let rootfs = tmp.path().join("rootfs");
     std::fs::create_dir_all(rootfs.join("bin")).unwrap();
     std::fs::copy("/bin/busybox", rootfs.join("bin/busybox")).unwrap();
@@ -1101,8 +1153,7 @@ fn burrow_run_sharing_a_pid_namespace_protects_its_binary() {
     std::fs::create_dir(&out).unwrap();
     let marker = format!("BURROW_VICTIM={}", std::process::id());
     let no_pid = "mnt,ipc,uts,net";
-    let exe = std::env::current_exe().unwrap();
-    let _watcher = Background(
+    let watcher = Background(
         Command::new(common::world_readable_burrow())
             .args([
                 "run",
@@ -1132,9 +1183,7 @@ fn burrow_run_sharing_a_pid_namespace_protects_its_binary() {
     }
     let mut report = String::new();
     // Whether burrow's code came to run inside (it then complains about
-    // its arguments), or the exec of /bin/sh failed outright (on this
-    // kernel, /proc/self/exe of a process whose binary's mount was
-    // detached at pivot_root cannot be executed).
+    // its arguments), or the exec of /bin/sh failed outright.
     let (mut ran_inside, mut failed_exec) = (false, 0);
     for _ in 0..100 {
         let victim = Command::new(&victim_bin)
@@ -1156,29 +1205,141 @@ fn burrow_run_sharing_a_pid_namespace_protects_its_binary() {
         ran_inside |= stderr(&victim).contains("unrecognized subcommand");
         failed_exec += usize::from(stderr(&victim).contains("cannot execute /bin/sh"));
         report = std::fs::read_to_string(out.join("report")).unwrap_or_default();
-        if report.starts_with("caught") {
+        if report.starts_with("caught") || !ran_inside && failed_exec >= 10 {
             break;
         }
     }
     if ran_inside || report.starts_with("caught") {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !(report.contains("overwritten") || report.contains("refused") || report.contains("nothing")) {
-            assert!(Instant::now() < deadline, "no outcome: {report}");
-            std::thread::sleep(Duration::from_millis(20));
-            report = std::fs::read_to_string(out.join("report")).unwrap_or_default();
-        }
+        let report = overwrite_outcome(&out);
         assert!(
             report.starts_with("caught"),
-            "the attack must have been tried: {report}"
+            "run: the attack must have been tried: {report}"
         );
-        assert!(report.contains("refused"), "{report}");
+        assert!(report.contains("refused"), "run: {report}");
+        unchanged("run", &report);
     } else {
-        assert_eq!(failed_exec, 100, "burrow's code never ran inside: every exec failed");
+        // Not a pass of the defence: nothing was attacked.
+        eprintln!("burrow run sharing the pid namespace: every exec of /bin/sh failed ({failed_exec}); not attacked");
+        unchanged("run", &report);
     }
+    drop(watcher);
+
+    // 2. burrow enter, as root and as the test user.
+    enter_attack(As::Caller, &tmp, &victim_bin);
+    if nix::unistd::geteuid().is_root() {
+        // The test user's own copy, which it could write were it not sealed.
+        let victim_bin = tmp.path().join("burrow-rootless");
+        std::fs::copy(common::world_readable_burrow(), &victim_bin).unwrap();
+        let (uid, gid) = test_user_ids();
+        std::os::unix::fs::chown(&victim_bin, Some(uid), Some(gid)).unwrap();
+        enter_attack(As::Rootless, &tmp, &victim_bin);
+    }
+}
+
+/// `bin ARGS...` as `who`.
+fn command_as(who: As, bin: &Path) -> Command {
+    if who == As::Rootless && nix::unistd::geteuid().is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", TEST_USER, "--"]).arg(bin);
+        c
+    } else {
+        Command::new(bin)
+    }
+}
+
+/// CVE-2019-5736 through `burrow enter` as `who`, with `victim` (a copy of
+/// burrow that `who` could write) as the entering burrow: see
+/// [`burrow_run_sharing_a_pid_namespace_protects_its_binary`].
+fn enter_attack(who: As, tmp: &Scratch, victim: &Path) {
+    let before = std::fs::read(victim).unwrap();
+    let dir = tmp.path().join(format!("enter-{who:?}"));
+    let rootfs = dir.join("rootfs");
+    hostile_rootfs(&rootfs);
+    // The mount points burrow makes in a root it is given: made here, as
+    // the test user could not.
+    for sub in ["dev", "proc", "sys"] {
+        std::fs::create_dir(rootfs.join(sub)).unwrap();
+    }
+    let out = dir.join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::set_permissions(&out, PermissionsExt::from_mode(0o777)).unwrap();
+    // The watcher, where the test user can reach it too.
+    let exe = dir.join("watcher");
+    if std::fs::hard_link(std::env::current_exe().unwrap(), &exe).is_err() {
+        std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
+    }
+    let mut container = EnterTarget {
+        runner: command_as(who, common::world_readable_burrow())
+            // Every capability: `enter` runs its command with every
+            // capability of the container's user namespace, and a watcher
+            // with fewer could not even open what it runs.
+            .args(["run", "--die-with-parent", "--cap-add", "ALL", "--expose", "/usr"])
+            .arg("--root")
+            .arg(&rootfs)
+            .arg("--expose")
+            .arg(format!("{}=/watcher", exe.display()))
+            .arg("--share")
+            .arg(format!("{}=/out", out.display()))
+            .args(["--setenv", "BURROW_WATCHER_REPORT=/out/report"])
+            .args(["--", "/watcher", "--ignored", "--exact", "watcher_for_burrow_run"])
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap(),
+        pid: 0,
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !out.join("report").exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{who:?}: the watcher did not start in the container to enter"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    container.pid = find_comm_under(container.runner.id() as i32, "watcher").expect("the container's pid 1");
+    let mut ran_inside = false;
+    for _ in 0..50 {
+        let entered = command_as(who, victim)
+            .args(["enter", &container.pid.to_string(), "--", "/bin/sh"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        ran_inside |= stderr(&entered).contains("unrecognized subcommand");
+        if std::fs::read_to_string(out.join("report")).is_ok_and(|r| r.starts_with("caught")) {
+            break;
+        }
+    }
+    let report = overwrite_outcome(&out);
     assert!(
-        std::fs::read(&victim_bin).unwrap() == before,
-        "burrow's binary changed: {report}"
+        ran_inside && report.starts_with("caught"),
+        "enter as {who:?}: the attack must have been tried (burrow's code ran inside: {ran_inside}): {report}"
     );
+    assert!(report.contains("refused"), "enter as {who:?}: {report}");
+    assert!(
+        std::fs::read(victim).unwrap() == before,
+        "enter as {who:?}: burrow's binary changed: {report}"
+    );
+}
+
+/// The container `burrow enter` goes into: on drop its pid 1 is killed
+/// (a pid 1 ignores TERM) and burrow reaped.
+struct EnterTarget {
+    runner: std::process::Child,
+    pid: i32,
+}
+
+impl Drop for EnterTarget {
+    fn drop(&mut self) {
+        let pid = if self.pid > 0 {
+            Some(self.pid)
+        } else {
+            find_comm_under(self.runner.id() as i32, "watcher")
+        };
+        if let Some(pid) = pid {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        }
+        let _ = self.runner.kill();
+        let _ = self.runner.wait();
+    }
 }
 
 /// `--landlock-ro` and `--landlock-rw`: the command reads only below the

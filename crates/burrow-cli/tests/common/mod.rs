@@ -108,10 +108,21 @@ pub fn watch_and_overwrite(proc: &Path, report: &Path, marker: Option<&str>) {
                 std::thread::sleep(Duration::from_millis(1));
             }
             let fd = std::os::fd::AsRawFd::as_raw_fd(&held);
-            let attempt = std::fs::OpenOptions::new()
-                .write(true)
-                .open(format!("/proc/self/fd/{fd}"))
-                .and_then(|mut f| f.write_all(b"#!/bin/sh\necho pwned\n"));
+            // The runtime's process outside may still run the binary for a
+            // moment (ETXTBSY): try again, as an attacker would.
+            let busy_until = Instant::now() + Duration::from_secs(3);
+            let attempt = loop {
+                let attempt = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(format!("/proc/self/fd/{fd}"))
+                    .and_then(|mut f| f.write_all(b"#!/bin/sh\necho pwned\n"));
+                match attempt {
+                    Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && Instant::now() < busy_until => {
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
+                    attempt => break attempt,
+                }
+            };
             match attempt {
                 Ok(()) => writeln!(out, "overwritten").unwrap(),
                 Err(e) => writeln!(out, "refused: {e}").unwrap(),
