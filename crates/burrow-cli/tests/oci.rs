@@ -2695,6 +2695,20 @@ fn mount_targets_under_a_racing_symlink_stay_inside() {
             format!("{}/{name}", outside.display()),
         ]
     };
+    /// Stops and joins the swapper, also when an assertion fails (before
+    /// the scratch directory goes).
+    struct Swapper(
+        std::sync::Arc<std::sync::atomic::AtomicBool>,
+        Option<std::thread::JoinHandle<()>>,
+    );
+    impl Drop for Swapper {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+            if let Some(thread) = self.1.take() {
+                let _ = thread.join();
+            }
+        }
+    }
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let swapper = {
         let (stop, volume, outside) = (stop.clone(), volume.clone(), outside.clone());
@@ -2711,14 +2725,7 @@ fn mount_targets_under_a_racing_symlink_stay_inside() {
             }
         })
     };
-    /// Stops the swapper, also when an assertion fails.
-    struct Stop<'a>(&'a std::sync::atomic::AtomicBool);
-    impl Drop for Stop<'_> {
-        fn drop(&mut self) {
-            self.0.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-    }
-    let guard = Stop(&stop);
+    let swapper = Swapper(stop, Some(swapper));
     let mut started = [0, 0];
     for i in 0..40 {
         let name = ["target", "fresh"][i % 2];
@@ -2739,8 +2746,7 @@ fn mount_targets_under_a_racing_symlink_stay_inside() {
             "run {i}: the tmpfs for /vol/sub/{name} is not inside the container: {out}"
         );
     }
-    drop(guard);
-    swapper.join().unwrap();
+    drop(swapper);
     assert!(
         started.iter().all(|&n| n > 0),
         "no container started (target, fresh): {started:?}: the race was never run"
