@@ -417,16 +417,21 @@ fn wait_for_sleep_under(pid: i32) -> i32 {
 
 /// A descendant of `pid` whose command is `sleep`.
 fn find_sleep_under(pid: i32) -> Option<i32> {
+    find_comm_under(pid, "sleep")
+}
+
+/// A descendant of `pid` whose command is `name`.
+fn find_comm_under(pid: i32, name: &str) -> Option<i32> {
     let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
     children
         .split_whitespace()
         .filter_map(|c| c.parse().ok())
         .find_map(|c: i32| {
             let comm = std::fs::read_to_string(format!("/proc/{c}/comm")).unwrap_or_default();
-            if comm.trim() == "sleep" {
+            if comm.trim() == name {
                 Some(c)
             } else {
-                find_sleep_under(c)
+                find_comm_under(c, name)
             }
         })
 }
@@ -901,8 +906,15 @@ fn seccomp_rootless() {
 /// TIOCSTI: a sandbox on your terminal cannot push input into it
 /// (bubblewrap's CVE-2017-5226): it runs in a session of its own, and the
 /// default seccomp profile refuses the ioctl too.
-#[test]
-fn the_sandbox_cannot_type_into_your_terminal() {
+///
+/// The pty is burrow's controlling terminal, as a shell's is: the kernel
+/// refuses TIOCSTI on any other terminal (to a process without
+/// CAP_SYS_ADMIN on the host) whatever burrow does. So the default run
+/// tests both layers, and the `--seccomp unconfined` run tests the new
+/// session alone (the seccomp rule alone is tested by the library's
+/// `the_default_profile_allows_refuses_and_hides`). Root and rootless.
+fn the_sandbox_cannot_type_into(who: As) {
+    use std::os::unix::process::CommandExt;
     let script = "import fcntl, termios, sys\n\
                   try:\n    fcntl.ioctl(0, termios.TIOCSTI, b'x')\n    print('injected')\n\
                   except OSError as e:\n    print('refused', e.errno)\n";
@@ -912,13 +924,22 @@ fn the_sandbox_cannot_type_into_your_terminal() {
         let mut args = vec!["run"];
         args.extend_from_slice(extra);
         args.extend_from_slice(&["--", "python3", "-c", script]);
-        let o = burrow(As::Caller, &tmp, &args)
-            .stdin(std::fs::File::from(pty.slave))
-            .output()
-            .unwrap();
+        let mut cmd = burrow(who, &tmp, &args);
+        cmd.stdin(std::fs::File::from(pty.slave));
+        // SAFETY: setsid and ioctl, async-signal-safe, between fork and
+        // exec; fd 0 is the pty's slave by then.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            })
+        };
+        let o = cmd.output().unwrap();
         assert!(
             stdout(&o).starts_with("refused"),
-            "{extra:?}: {} {}",
+            "{who:?} {extra:?}: {} {}",
             stdout(&o),
             stderr(&o)
         );
@@ -927,49 +948,128 @@ fn the_sandbox_cannot_type_into_your_terminal() {
             nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
         )
         .unwrap();
+        // An injected byte would be echoed to the master.
         let mut buf = [0u8; 64];
         let read = nix::unistd::read(&pty.master, &mut buf);
         assert!(
             !matches!(read, Ok(n) if buf[..n].contains(&b'x')),
-            "{extra:?}: input reached the terminal"
+            "{who:?} {extra:?}: input reached the terminal"
         );
     }
 }
 
-/// CVE-2022-0492: root in the container's user namespace, even with every
-/// capability and no seccomp filter, cannot set a cgroup v1 release_agent
-/// (which the host would run as root).
+#[test]
+fn the_sandbox_cannot_type_into_your_terminal() {
+    the_sandbox_cannot_type_into(As::Caller);
+}
+
+#[test]
+fn the_sandbox_cannot_type_into_your_terminal_rootless() {
+    the_sandbox_cannot_type_into(As::Rootless);
+}
+
+/// What the release_agent script says for each hierarchy it tries.
+const RELEASE_AGENT_OUTCOMES: [&str; 5] = [
+    "mount-refused",
+    "no-release-agent",
+    "agent-set",
+    "write-refused",
+    "written",
+];
+
+/// CVE-2022-0492: root in the container, with every capability burrow can
+/// give and no seccomp filter, cannot set a cgroup v1 release_agent (which
+/// the host would run as root). It mounts each hierarchy in turn: some the
+/// host has, some it has not (a new hierarchy), and writes release_agent
+/// only where the mount succeeded and the file is there; what it writes is
+/// what the file holds, and only when that is empty (an attack that got
+/// through changes nothing on the host). Tried with burrow's default
+/// namespaces, and without the cgroup namespace (`--namespaces`), where
+/// the user namespace alone must hold.
 fn release_agent_cannot_be_set(who: As) {
-    let script = "mkdir -p /tmp/cg; \
-                  for c in memory pids cpu,cpuacct rdma; do \
-                    mount -t cgroup -o $c cgroup /tmp/cg 2>/dev/null && break; done; \
-                  echo /bin/true > /tmp/cg/release_agent 2>/dev/null; echo status=$?";
-    let agents: Vec<(String, String)> = ["memory", "pids", "rdma"]
-        .iter()
-        .map(|c| format!("/sys/fs/cgroup/{c}/release_agent"))
-        .filter_map(|p| Some((p.clone(), std::fs::read_to_string(&p).ok()?)))
+    let script = "for c in memory pids net_cls perf_event net_prio hugetlb; do \
+                    mkdir -p /tmp/cg; \
+                    if ! mount -t cgroup -o $c cgroup /tmp/cg 2>/dev/null; then echo $c mount-refused; continue; fi; \
+                    if [ ! -f /tmp/cg/release_agent ]; then echo $c no-release-agent; \
+                    else old=$(cat /tmp/cg/release_agent); \
+                      if [ -n \"$old\" ]; then echo $c agent-set; \
+                      elif echo \"$old\" > /tmp/cg/release_agent 2>/dev/null; then echo $c written; \
+                      else echo $c write-refused; fi; \
+                    fi; \
+                    umount /tmp/cg 2>/dev/null || umount -l /tmp/cg; \
+                  done";
+    /// Every host release_agent and its value; put back on drop should
+    /// one have changed.
+    struct Agents(Vec<(PathBuf, String)>);
+    impl Agents {
+        fn read() -> Self {
+            let files = std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten();
+            Agents(
+                files
+                    .map(|e| e.path().join("release_agent"))
+                    .filter_map(|p| Some((p.clone(), std::fs::read_to_string(&p).ok()?)))
+                    .collect(),
+            )
+        }
+    }
+    impl Drop for Agents {
+        fn drop(&mut self) {
+            for (path, before) in &self.0 {
+                if std::fs::read_to_string(path).ok().as_ref() != Some(before) {
+                    let _ = std::fs::write(path, before.trim_end());
+                }
+            }
+        }
+    }
+    let agents = Agents::read();
+    assert!(!agents.0.is_empty(), "no cgroup v1 hierarchy on this host");
+    // Every capability this process may hand on (`--cap-add ALL` fails
+    // where the bounding set lacks one and there is no user namespace).
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let bounding = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapBnd:"))
+        .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+        .unwrap();
+    let caps: Vec<String> = common::capability_names(bounding)
+        .into_iter()
+        .flat_map(|c| ["--cap-add".to_owned(), c])
         .collect();
-    let out = run(
-        who,
-        &[
-            "run",
-            "--cap-add",
-            "ALL",
-            "--seccomp",
-            "unconfined",
-            "--",
-            "sh",
-            "-c",
-            script,
-        ],
-    );
-    assert!(
-        stdout(&out).contains("status=") && !stdout(&out).contains("status=0"),
-        "{}",
-        stdout(&out)
-    );
-    for (path, before) in agents {
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), before, "{path}");
+    for namespaces in [None, Some("user,mnt,pid,ipc,uts,net")] {
+        let mut args = vec!["run"];
+        if let Some(list) = namespaces {
+            args.extend(["--namespaces", list]);
+        }
+        args.extend(caps.iter().map(String::as_str));
+        args.extend(["--seccomp", "unconfined", "--", "sh", "-c", script]);
+        let out = run(who, &args);
+        let what = format!("{who:?}, namespaces {}", namespaces.unwrap_or("(default)"));
+        let text = stdout(&out);
+        let outcomes: Vec<(&str, &str)> = text.lines().filter_map(|l| l.split_once(' ')).collect();
+        assert!(
+            out.status.success()
+                && outcomes.len() == 6
+                && outcomes.iter().all(|(_, o)| RELEASE_AGENT_OUTCOMES.contains(o)),
+            "{what}: the script did not run through: {text}{}",
+            stderr(&out)
+        );
+        let written: Vec<&str> = outcomes
+            .iter()
+            .filter(|(_, o)| *o == "written")
+            .map(|(c, _)| *c)
+            .collect();
+        assert!(
+            written.is_empty(),
+            "{what}: release_agent written for {written:?}: {text}"
+        );
+        for (path, before) in &agents.0 {
+            assert_eq!(
+                &std::fs::read_to_string(path).unwrap(),
+                before,
+                "{what}: {}",
+                path.display()
+            );
+        }
     }
 }
 
@@ -984,25 +1084,72 @@ fn release_agent_rootless() {
 }
 
 /// The CVE-2019-5736 watcher (see [`common::watch_and_overwrite`]), run
-/// inside a container by `burrow_run_sharing_a_pid_namespace_protects_its_binary`.
+/// inside containers by `burrow_run_sharing_a_pid_namespace_protects_its_binary`.
 #[test]
-#[ignore = "run inside a container by burrow_run_sharing_a_pid_namespace_protects_its_binary"]
+#[ignore = "run inside containers by burrow_run_sharing_a_pid_namespace_protects_its_binary"]
 fn watcher_for_burrow_run() {
     common::watcher_main();
 }
 
-/// CVE-2019-5736 through `burrow run`: a container that shares the host's
-/// pid namespace watches for a second one (sharing it and the host's /proc
-/// too) whose /bin/sh is a `#!/proc/self/exe` script, holds what burrow's
-/// process there runs and rewrites it once it exits. burrow's binary (a
-/// copy) never changes: either burrow's code never runs inside, or what it
-/// runs from is a sealed copy.
+/// A rootfs for a CVE-2019-5736 attack at `dir`: busybox, a /bin/sh that
+/// is a `#!/proc/self/exe` script (so whoever executes /bin/sh there runs
+/// its own binary there), and mount points for the host's /usr (the
+/// watcher's libraries), the watcher and `/out`.
+fn hostile_rootfs(dir: &Path) {
+    for sub in ["bin", "usr", "out"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    install_busybox(&dir.join("bin/busybox"));
+    std::fs::write(dir.join("bin/sh"), "#!/proc/self/exe\n").unwrap();
+    std::fs::set_permissions(dir.join("bin/sh"), PermissionsExt::from_mode(0o755)).unwrap();
+    for (link, target) in [("lib", "usr/lib"), ("lib64", "usr/lib64")] {
+        std::os::unix::fs::symlink(target, dir.join(link)).unwrap();
+    }
+    std::fs::write(dir.join("watcher"), "").unwrap();
+}
+
+/// The watcher's report in `out` once it has an outcome (20 s at most).
+fn overwrite_outcome(out: &Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let report = std::fs::read_to_string(out.join("report")).unwrap_or_default();
+        if report.contains("overwritten") || report.contains("refused") || report.contains("nothing") {
+            return report;
+        }
+        assert!(Instant::now() < deadline, "no outcome: {report}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// CVE-2019-5736 through `burrow run` and `burrow enter`, which run from a
+/// copy of burrow here; the copy never changes.
+///
+/// 1. A container that shares the host's pid namespace watches for a
+///    second one (sharing it and the host's /proc too) whose /bin/sh is a
+///    `#!/proc/self/exe` script, holds what burrow's process there runs and
+///    rewrites it once it exits. On this kernel that exec fails outright
+///    (/proc/self/exe of a process whose binary's mount was detached at
+///    pivot_root cannot be executed): then this part proves nothing, and
+///    says so.
+/// 2. So, always: `burrow enter` into a container whose /bin/sh is that
+///    script, and whose pid 1 is the watcher. The entering process executes
+///    /bin/sh inside, so burrow's code runs there from whatever the
+///    entering burrow runs from: a sealed copy, or the binary itself.
 #[test]
 fn burrow_run_sharing_a_pid_namespace_protects_its_binary() {
     let tmp = Scratch::new();
     let victim_bin = tmp.path().join("burrow");
     std::fs::copy(common::world_readable_burrow(), &victim_bin).unwrap();
     let before = std::fs::read(&victim_bin).unwrap();
+    let unchanged = |what: &str, report: &str| {
+        assert!(
+            std::fs::read(&victim_bin).unwrap() == before,
+            "{what}: burrow's binary changed: {report}"
+        );
+    };
+    let exe = std::env::current_exe().unwrap();
+
+    // 1. burrow run, sharing the host's pid namespace.
     let rootfs = tmp.path().join("rootfs");
     std::fs::create_dir_all(rootfs.join("bin")).unwrap();
     std::fs::copy("/bin/busybox", rootfs.join("bin/busybox")).unwrap();
@@ -1012,8 +1159,7 @@ fn burrow_run_sharing_a_pid_namespace_protects_its_binary() {
     std::fs::create_dir(&out).unwrap();
     let marker = format!("BURROW_VICTIM={}", std::process::id());
     let no_pid = "mnt,ipc,uts,net";
-    let exe = std::env::current_exe().unwrap();
-    let _watcher = Background(
+    let watcher = Background(
         Command::new(common::world_readable_burrow())
             .args([
                 "run",
@@ -1043,9 +1189,7 @@ fn burrow_run_sharing_a_pid_namespace_protects_its_binary() {
     }
     let mut report = String::new();
     // Whether burrow's code came to run inside (it then complains about
-    // its arguments), or the exec of /bin/sh failed outright (on this
-    // kernel, /proc/self/exe of a process whose binary's mount was
-    // detached at pivot_root cannot be executed).
+    // its arguments), or the exec of /bin/sh failed outright.
     let (mut ran_inside, mut failed_exec) = (false, 0);
     for _ in 0..100 {
         let victim = Command::new(&victim_bin)
@@ -1067,29 +1211,141 @@ fn burrow_run_sharing_a_pid_namespace_protects_its_binary() {
         ran_inside |= stderr(&victim).contains("unrecognized subcommand");
         failed_exec += usize::from(stderr(&victim).contains("cannot execute /bin/sh"));
         report = std::fs::read_to_string(out.join("report")).unwrap_or_default();
-        if report.starts_with("caught") {
+        if report.starts_with("caught") || !ran_inside && failed_exec >= 10 {
             break;
         }
     }
     if ran_inside || report.starts_with("caught") {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !(report.contains("overwritten") || report.contains("refused") || report.contains("nothing")) {
-            assert!(Instant::now() < deadline, "no outcome: {report}");
-            std::thread::sleep(Duration::from_millis(20));
-            report = std::fs::read_to_string(out.join("report")).unwrap_or_default();
-        }
+        let report = overwrite_outcome(&out);
         assert!(
             report.starts_with("caught"),
-            "the attack must have been tried: {report}"
+            "run: the attack must have been tried: {report}"
         );
-        assert!(report.contains("refused"), "{report}");
+        assert!(report.contains("refused"), "run: {report}");
+        unchanged("run", &report);
     } else {
-        assert_eq!(failed_exec, 100, "burrow's code never ran inside: every exec failed");
+        // Not a pass of the defence: nothing was attacked.
+        eprintln!("burrow run sharing the pid namespace: every exec of /bin/sh failed ({failed_exec}); not attacked");
+        unchanged("run", &report);
     }
+    drop(watcher);
+
+    // 2. burrow enter, as root and as the test user.
+    enter_attack(As::Caller, &tmp, &victim_bin);
+    if nix::unistd::geteuid().is_root() {
+        // The test user's own copy, which it could write were it not sealed.
+        let victim_bin = tmp.path().join("burrow-rootless");
+        std::fs::copy(common::world_readable_burrow(), &victim_bin).unwrap();
+        let (uid, gid) = test_user_ids();
+        std::os::unix::fs::chown(&victim_bin, Some(uid), Some(gid)).unwrap();
+        enter_attack(As::Rootless, &tmp, &victim_bin);
+    }
+}
+
+/// `bin ARGS...` as `who`.
+fn command_as(who: As, bin: &Path) -> Command {
+    if who == As::Rootless && nix::unistd::geteuid().is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", TEST_USER, "--"]).arg(bin);
+        c
+    } else {
+        Command::new(bin)
+    }
+}
+
+/// CVE-2019-5736 through `burrow enter` as `who`, with `victim` (a copy of
+/// burrow that `who` could write) as the entering burrow: see
+/// [`burrow_run_sharing_a_pid_namespace_protects_its_binary`].
+fn enter_attack(who: As, tmp: &Scratch, victim: &Path) {
+    let before = std::fs::read(victim).unwrap();
+    let dir = tmp.path().join(format!("enter-{who:?}"));
+    let rootfs = dir.join("rootfs");
+    hostile_rootfs(&rootfs);
+    // The mount points burrow makes in a root it is given: made here, as
+    // the test user could not.
+    for sub in ["dev", "proc", "sys"] {
+        std::fs::create_dir(rootfs.join(sub)).unwrap();
+    }
+    let out = dir.join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::set_permissions(&out, PermissionsExt::from_mode(0o777)).unwrap();
+    // The watcher, where the test user can reach it too.
+    let exe = dir.join("watcher");
+    if std::fs::hard_link(std::env::current_exe().unwrap(), &exe).is_err() {
+        std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
+    }
+    let mut container = EnterTarget {
+        runner: command_as(who, common::world_readable_burrow())
+            // Every capability: `enter` runs its command with every
+            // capability of the container's user namespace, and a watcher
+            // with fewer could not even open what it runs.
+            .args(["run", "--die-with-parent", "--cap-add", "ALL", "--expose", "/usr"])
+            .arg("--root")
+            .arg(&rootfs)
+            .arg("--expose")
+            .arg(format!("{}=/watcher", exe.display()))
+            .arg("--share")
+            .arg(format!("{}=/out", out.display()))
+            .args(["--setenv", "BURROW_WATCHER_REPORT=/out/report"])
+            .args(["--", "/watcher", "--ignored", "--exact", "watcher_for_burrow_run"])
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap(),
+        pid: 0,
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !out.join("report").exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{who:?}: the watcher did not start in the container to enter"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    container.pid = find_comm_under(container.runner.id() as i32, "watcher").expect("the container's pid 1");
+    let mut ran_inside = false;
+    for _ in 0..50 {
+        let entered = command_as(who, victim)
+            .args(["enter", &container.pid.to_string(), "--", "/bin/sh"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        ran_inside |= stderr(&entered).contains("unrecognized subcommand");
+        if std::fs::read_to_string(out.join("report")).is_ok_and(|r| r.starts_with("caught")) {
+            break;
+        }
+    }
+    let report = overwrite_outcome(&out);
     assert!(
-        std::fs::read(&victim_bin).unwrap() == before,
-        "burrow's binary changed: {report}"
+        ran_inside && report.starts_with("caught"),
+        "enter as {who:?}: the attack must have been tried (burrow's code ran inside: {ran_inside}): {report}"
     );
+    assert!(report.contains("refused"), "enter as {who:?}: {report}");
+    assert!(
+        std::fs::read(victim).unwrap() == before,
+        "enter as {who:?}: burrow's binary changed: {report}"
+    );
+}
+
+/// The container `burrow enter` goes into: on drop its pid 1 is killed
+/// (a pid 1 ignores TERM) and burrow reaped.
+struct EnterTarget {
+    runner: std::process::Child,
+    pid: i32,
+}
+
+impl Drop for EnterTarget {
+    fn drop(&mut self) {
+        let pid = if self.pid > 0 {
+            Some(self.pid)
+        } else {
+            find_comm_under(self.runner.id() as i32, "watcher")
+        };
+        if let Some(pid) = pid {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        }
+        let _ = self.runner.kill();
+        let _ = self.runner.wait();
+    }
 }
 
 /// `--landlock-ro` and `--landlock-rw`: the command reads only below the

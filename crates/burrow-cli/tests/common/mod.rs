@@ -108,10 +108,21 @@ pub fn watch_and_overwrite(proc: &Path, report: &Path, marker: Option<&str>) {
                 std::thread::sleep(Duration::from_millis(1));
             }
             let fd = std::os::fd::AsRawFd::as_raw_fd(&held);
-            let attempt = std::fs::OpenOptions::new()
-                .write(true)
-                .open(format!("/proc/self/fd/{fd}"))
-                .and_then(|mut f| f.write_all(b"#!/bin/sh\necho pwned\n"));
+            // The runtime's process outside may still run the binary for a
+            // moment (ETXTBSY): try again, as an attacker would.
+            let busy_until = Instant::now() + Duration::from_secs(3);
+            let attempt = loop {
+                let attempt = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(format!("/proc/self/fd/{fd}"))
+                    .and_then(|mut f| f.write_all(b"#!/bin/sh\necho pwned\n"));
+                match attempt {
+                    Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && Instant::now() < busy_until => {
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
+                    attempt => break attempt,
+                }
+            };
             match attempt {
                 Ok(()) => writeln!(out, "overwritten").unwrap(),
                 Err(e) => writeln!(out, "refused: {e}").unwrap(),
@@ -132,4 +143,60 @@ pub fn watcher_main() {
     let proc = std::env::var_os("BURROW_WATCHER_PROC").unwrap_or_else(|| "/proc".into());
     let marker = std::env::var("BURROW_WATCHER_MARKER").ok();
     watch_and_overwrite(Path::new(&proc), Path::new(&report), marker.as_deref());
+}
+
+/// Capability names (without `CAP_`), by number.
+const CAPABILITIES: [&str; 41] = [
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
+    "CHECKPOINT_RESTORE",
+];
+
+/// The capabilities whose bits `mask` has, as `CAP_NAME`s (those this
+/// table knows).
+pub fn capability_names(mask: u64) -> Vec<String> {
+    CAPABILITIES
+        .iter()
+        .enumerate()
+        .filter(|(bit, _)| mask & (1 << bit) != 0)
+        .map(|(_, name)| format!("CAP_{name}"))
+        .collect()
 }
