@@ -363,6 +363,32 @@ pub struct SpecArgs {
     pub bundle: PathBuf,
 }
 
+/// The capabilities and seccomp filter of what `burrow run` and `burrow
+/// enter` start: burrow's defaults unless these flags change them.
+#[derive(Debug, Args, Default)]
+pub struct Hardening {
+    /// Give the container this capability besides the default set (CHOWN,
+    /// DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD, NET_BIND_SERVICE, NET_RAW,
+    /// SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT, AUDIT_WRITE); ALL for
+    /// every one. Example: --cap-add SYS_PTRACE
+    #[arg(long, value_name = "CAP")]
+    pub cap_add: Vec<String>,
+
+    /// Take this capability away from the container (ALL for every one).
+    /// Example: --cap-drop NET_RAW
+    #[arg(long, value_name = "CAP")]
+    pub cap_drop: Vec<String>,
+
+    /// Filter syscalls with this seccomp profile (the JSON of an OCI
+    /// linux.seccomp, as runc and podman take), or "unconfined" for no
+    /// filter. Default: burrow's profile, which refuses mount, namespaces,
+    /// modules, keyrings, bpf and the like with EPERM, terminal injection
+    /// (TIOCSTI, TIOCLINUX) too, and says ENOSYS for syscalls it does not
+    /// know. Example: --seccomp unconfined
+    #[arg(long, value_name = "FILE|unconfined")]
+    pub seccomp: Option<PathBuf>,
+}
+
 /// `burrow run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -437,17 +463,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub die_with_parent: bool,
 
-    /// Give the container this capability besides the default set (CHOWN,
-    /// DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD, NET_BIND_SERVICE, NET_RAW,
-    /// SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT, AUDIT_WRITE); ALL for
-    /// every one. Example: --cap-add SYS_PTRACE
-    #[arg(long, value_name = "CAP")]
-    pub cap_add: Vec<String>,
-
-    /// Take this capability away from the container (ALL for every one).
-    /// Example: --cap-drop NET_RAW
-    #[arg(long, value_name = "CAP")]
-    pub cap_drop: Vec<String>,
+    /// The payload's capabilities and seccomp filter.
+    #[command(flatten)]
+    pub hardening: Hardening,
 
     /// Limit the container's memory (bytes, or with k, m, g); past it, the
     /// kernel's OOM killer ends a process in it. Example: --memory 64M
@@ -474,15 +492,6 @@ pub struct RunArgs {
     /// Example: --landlock-rw /tmp
     #[arg(long, value_name = "PATH")]
     pub landlock_rw: Vec<PathBuf>,
-
-    /// Filter syscalls with this seccomp profile (the JSON of an OCI
-    /// linux.seccomp, as runc and podman take), or "unconfined" for no
-    /// filter. Default: burrow's profile, which refuses mount, namespaces,
-    /// modules, keyrings, bpf and the like with EPERM, terminal injection
-    /// (TIOCSTI, TIOCLINUX) too, and says ENOSYS for syscalls it does not
-    /// know. Example: --seccomp unconfined
-    #[arg(long, value_name = "FILE|unconfined")]
-    pub seccomp: Option<PathBuf>,
 
     /// OCI: run the bundle as container ID instead (create + start; waits
     /// unless --detach). Example: burrow run --bundle ./box mybox
@@ -541,14 +550,14 @@ impl RunArgs {
             ("--preserve", !self.preserve.is_empty()),
             ("--chdir", self.chdir.is_some()),
             ("--die-with-parent", self.die_with_parent),
-            ("--cap-add", !self.cap_add.is_empty()),
-            ("--cap-drop", !self.cap_drop.is_empty()),
+            ("--cap-add", !self.hardening.cap_add.is_empty()),
+            ("--cap-drop", !self.hardening.cap_drop.is_empty()),
             ("--memory", self.memory.is_some()),
             ("--cpus", self.cpus.is_some()),
             ("--pids", self.pids.is_some()),
             ("--landlock-ro", !self.landlock_ro.is_empty()),
             ("--landlock-rw", !self.landlock_rw.is_empty()),
-            ("--seccomp", self.seccomp.is_some()),
+            ("--seccomp", self.hardening.seccomp.is_some()),
             ("-- COMMAND", !self.command.is_empty()),
         ];
         given.iter().filter(|(_, set)| *set).map(|(name, _)| *name).collect()
@@ -578,6 +587,12 @@ pub struct EnterArgs {
     /// Set a variable in the (otherwise purified) environment.
     #[arg(long, value_name = "KEY=VALUE")]
     pub setenv: Vec<String>,
+
+    /// The command's capabilities and seccomp filter: `burrow run`'s
+    /// defaults, whatever the container's own are (burrow cannot know
+    /// them), unless these flags change them.
+    #[command(flatten)]
+    pub hardening: Hardening,
 
     /// The command and its arguments (default: /bin/sh).
     #[arg(last = true, value_name = "COMMAND")]

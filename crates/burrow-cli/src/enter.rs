@@ -10,7 +10,17 @@ pub fn main(args: EnterArgs) -> Result<u8> {
         .pid
         .parse()
         .with_context(|| format!("{:?} is not a pid", args.pid))?;
-    let mut excursion = burrow::Excursion::new(pid)?;
+    let (capabilities, seccomp) = burrow_cli::spec::hardening(&args.hardening)?;
+    // As hardened as what `burrow run` starts: the default capabilities and
+    // seccomp filter, in a session of its own (the caller's terminal stays
+    // out of reach), its signals passed on.
+    let mut excursion = burrow::Excursion::new(pid)?
+        .capabilities(capabilities)
+        .new_session(true)
+        .forward_signals(true);
+    if let Some(profile) = seccomp {
+        excursion = excursion.seccomp(profile);
+    }
     for (k, v) in crate::env::build(&[], &args.setenv)? {
         excursion = excursion.env(k, v);
     }

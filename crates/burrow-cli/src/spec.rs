@@ -7,7 +7,7 @@ use std::path::{Component, Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use burrow::{ContainerSpec, ContainerSpecBuilder, Namespace, NamespaceSet, Root};
 
-use crate::cli::RunArgs;
+use crate::cli::{Hardening, RunArgs};
 
 /// How an error names the command and its arguments (after `--`), as the
 /// help text does.
@@ -97,10 +97,11 @@ pub fn from_args(args: RunArgs) -> Result<ContainerSpec> {
     for (k, v) in crate::env::build(&args.preserve, &args.setenv)? {
         b = b.env(k, v);
     }
-    b = b.capabilities(burrow::Capabilities::only(&capability_set(
-        &args.cap_add,
-        &args.cap_drop,
-    )?));
+    let (capabilities, seccomp) = hardening(&args.hardening)?;
+    b = b.capabilities(capabilities);
+    if let Some(profile) = seccomp {
+        b = b.seccomp(profile);
+    }
     // Host files under /proc and /sys stay out of reach, as with runc and
     // podman (paths that do not exist are skipped). Without a pid
     // namespace there is no /proc of the container's own to mask.
@@ -127,15 +128,6 @@ pub fn from_args(args: RunArgs) -> Result<ContainerSpec> {
             read_only: args.landlock_ro.clone(),
             read_write: args.landlock_rw.clone(),
         });
-    }
-    match args.seccomp.as_deref() {
-        None => b = b.seccomp(burrow::seccomp::Seccomp::default_profile()),
-        Some(p) if p == Path::new("unconfined") => {}
-        Some(file) => {
-            let text = std::fs::read_to_string(file).with_context(|| format!("--seccomp {}", shown(file)))?;
-            let profile = burrow_oci::seccomp::parse(&text).with_context(|| format!("--seccomp {}", shown(file)))?;
-            b = b.seccomp(profile);
-        }
     }
     let argv = if args.command.is_empty() {
         vec!["/bin/sh".to_string()]
@@ -172,6 +164,22 @@ fn name_the_flag(e: burrow::Error) -> anyhow::Error {
         Some(flag) => anyhow::Error::new(e).context(flag),
         None => e.into(),
     }
+}
+
+/// The capabilities (the default set with `--cap-add` and `--cap-drop`)
+/// and the seccomp filter (burrow's profile, the `--seccomp` file, or none
+/// for `unconfined`) of what `burrow run` or `burrow enter` starts.
+pub fn hardening(flags: &Hardening) -> Result<(burrow::Capabilities, Option<burrow::seccomp::Seccomp>)> {
+    let capabilities = burrow::Capabilities::only(&capability_set(&flags.cap_add, &flags.cap_drop)?);
+    let seccomp = match flags.seccomp.as_deref() {
+        None => Some(burrow::seccomp::Seccomp::default_profile()),
+        Some(p) if p == Path::new("unconfined") => None,
+        Some(file) => {
+            let text = std::fs::read_to_string(file).with_context(|| format!("--seccomp {}", shown(file)))?;
+            Some(burrow_oci::seccomp::parse(&text).with_context(|| format!("--seccomp {}", shown(file)))?)
+        }
+    };
+    Ok((capabilities, seccomp))
 }
 
 /// The default capability set with `--cap-add` and `--cap-drop` applied

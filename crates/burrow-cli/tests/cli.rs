@@ -448,11 +448,17 @@ fn enter_sees_the_container(who: As) {
             "--",
             "sh",
             "-c",
-            "hostname; cat /proc/1/cmdline | tr '\\0' ' '; echo; grep -c ' / tmpfs' /proc/mounts; id -u; exit 7",
+            "hostname; cat /proc/1/cmdline | tr '\\0' ' '; echo; grep -c ' / tmpfs' /proc/mounts; id -u; \
+             hardening() { grep -E '^(CapEff|Seccomp):' /proc/$1/status; }; \
+             [ \"$(hardening self)\" = \"$(hardening 1)\" ] && echo hardened-as-pid-1; \
+             [ $(cut -d' ' -f6 /proc/self/stat) = $$ ] && echo own-session; exit 7",
         ],
     );
     assert_eq!(o.status.code(), Some(7), "{}", stderr(&o));
-    assert_eq!(stdout(&o), "entered\nsleep 60 \n1\n0\n");
+    // As hardened as the container's own process (the default capabilities
+    // and seccomp filter), in a session of its own: no TIOCSTI into the
+    // caller's terminal.
+    assert_eq!(stdout(&o), "entered\nsleep 60 \n1\n0\nhardened-as-pid-1\nown-session\n");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(sleeper.pid),
         nix::sys::signal::Signal::SIGKILL,

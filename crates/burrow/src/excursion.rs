@@ -49,6 +49,7 @@ pub struct Excursion {
     terminal: Option<Terminal>,
     rlimits: Vec<crate::Rlimit>,
     forward_signals: bool,
+    new_session: bool,
     seccomp: Option<crate::seccomp::Seccomp>,
 }
 
@@ -102,6 +103,7 @@ impl Excursion {
             terminal: None,
             rlimits: Vec::new(),
             forward_signals: false,
+            new_session: false,
         })
     }
 
@@ -168,6 +170,16 @@ impl Excursion {
         self
     }
 
+    /// Start a command in a new session (`setsid`) when it has no terminal
+    /// of its own: it cannot then reach the caller's terminal, such as by
+    /// typing into it with TIOCSTI (as `burrow run` does, and for the same
+    /// reason: CVE-2017-5226). Signals from that terminal reach only this
+    /// process then, so pass them on with [`Self::forward_signals`].
+    pub fn new_session(mut self, yes: bool) -> Self {
+        self.new_session = yes;
+        self
+    }
+
     /// Set these resource limits on a command.
     pub fn rlimits(mut self, rlimits: Vec<crate::Rlimit>) -> Self {
         self.rlimits = rlimits;
@@ -227,6 +239,10 @@ impl Excursion {
         let (status, _, pid) = self.excursion(detach, spawned, |channel| {
             if let (Some(t), Some(socket)) = (&self.terminal, console.take()) {
                 terminal::attach(t, &socket, self.user.as_ref().map(|u| u.uid))?;
+            }
+            if self.new_session && self.terminal.is_none() {
+                nix::unistd::setsid()
+                    .map_err(|e| SetupError::sys(Step::Terminal, None, e, "cannot start a new session"))?;
             }
             // Before the seccomp filter, which might refuse close_range.
             sys::cloexec_from(3 + self.preserve_fds)
