@@ -72,30 +72,21 @@ fn place(
 ) -> Result<()> {
     // Recorded before they exist: a create killed from here on leaves a
     // record that `delete --force` removes them by (rmdir only: one that
-    // was there before and is in use stays). Where none exists yet, they
-    // are recorded as the container's too (which `delete --force` ends the
-    // processes of), and the usual create saves its record once here
-    // instead of twice; a directory that was there before may hold
-    // processes not the container's, so it is the container's only once
-    // made sure of.
+    // was there before and is in use stays).
     record.cgroups = intended.to_vec();
-    if intended.iter().all(|dir| !cgroupfs::exists(dir)) {
-        record.placement = intended.to_vec();
-    }
     store.save(record)?;
     // A failed make removed what it made itself: the directories that were
     // there before are not the container's to remove.
-    let made = cgroups::make(intended, record.cgroups_asked_for).inspect_err(|_| {
-        record.cgroups.clear();
-        record.placement.clear();
-    })?;
-    // Saved again only where the record above was wrong (some were there
-    // before, or could not be made).
-    if made.created != record.cgroups || made.leaves != record.placement {
-        record.cgroups = made.created;
-        record.placement = made.leaves;
-        store.save(record)?;
-    }
+    let made = cgroups::make(intended, record.cgroups_asked_for).inspect_err(|_| record.cgroups.clear())?;
+    // Then what was made, and where the container goes (whose processes
+    // `delete --force` ends): known only now, since a directory that was
+    // there before may hold processes not the container's. (Checking
+    // first would cost a lookup in each shared parent, which waits while
+    // other containers make or remove theirs; this save rewrites the file
+    // in place, which costs less.)
+    record.cgroups = made.created;
+    record.placement = made.leaves;
+    store.save(record)?;
     crate::resources::apply(
         resources.map(|(r, _)| r),
         resources.map(|(_, d)| d.as_slice()).unwrap_or_default(),
