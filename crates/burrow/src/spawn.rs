@@ -14,7 +14,7 @@
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -610,13 +610,14 @@ fn set_process_attributes(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut 
     }
     // A cwd through an inherited fd (/proc/self/fd/N) could lead out of
     // the root (CVE-2024-21626); the fds left here are no directories,
-    // and getcwd makes sure: outside the root, it fails. It is checked
-    // before the seccomp filter, which may refuse getcwd, where the
-    // container's root can enter the directory (the fds do not change
-    // until the chdir as the user below).
-    let checked = nix::unistd::chdir(&spec.cwd).is_ok();
-    if checked {
-        cwd_inside_root(spec)?;
+    // and getcwd makes sure: outside the root, it fails. A filter that
+    // goes in before the user switch may refuse getcwd: then it is checked
+    // first, where the container's root can enter the directory (the fds
+    // do not change until the chdir as the user below).
+    let filter_first = !spec.limits.no_new_privileges && plan.seccomp.is_some();
+    let checked = filter_first && nix::unistd::chdir(&spec.cwd).is_ok();
+    if checked && spec.builds_root() {
+        cwd_inside_root(&spec.cwd)?;
     }
     if !spec.limits.no_new_privileges {
         // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN:
@@ -630,8 +631,8 @@ fn set_process_attributes(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut 
     // As the user: the permission check that counts.
     nix::unistd::chdir(&spec.cwd)
         .map_err(|e| SetupError::sys(Step::Cwd, Some(spec.cwd.clone()), e, "cannot change directory to"))?;
-    if !checked {
-        cwd_inside_root(spec)?;
+    if !checked && spec.builds_root() {
+        cwd_inside_root(&spec.cwd)?;
     }
     if let Some(mask) = spec.limits.umask {
         nix::sys::stat::umask(Mode::from_bits_truncate(mask));
@@ -646,18 +647,18 @@ fn set_process_attributes(spec: &ContainerSpec, plan: &ChildPlan, channel: &mut 
     Ok(())
 }
 
-/// Refuse a working directory outside the container's root (getcwd fails
-/// there).
-fn cwd_inside_root(spec: &ContainerSpec) -> Result<(), SetupError> {
-    if spec.builds_root() && nix::unistd::getcwd().is_err() {
-        return Err(SetupError::sys(
+/// Refuse a working directory (`cwd`, as asked for) outside the
+/// container's root: getcwd fails there. Through an inherited fd
+/// (/proc/self/fd/N) a cwd can lead out of the root (CVE-2024-21626).
+pub(crate) fn cwd_inside_root(cwd: &Path) -> Result<(), SetupError> {
+    nix::unistd::getcwd().map(drop).map_err(|_| {
+        SetupError::sys(
             Step::Cwd,
-            Some(spec.cwd.clone()),
+            Some(cwd.to_path_buf()),
             Errno::EPERM,
             "the working directory is outside the container's root:",
-        ));
-    }
-    Ok(())
+        )
+    })
 }
 
 /// Exec the command (or run the closure); returns only the closure's exit
