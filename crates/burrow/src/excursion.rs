@@ -408,12 +408,25 @@ impl Excursion {
             spawned(child);
             spawned_pid = Some(child);
         }
-        while let Some(message) = next_message(&mut parent_end, forwarding.as_ref(), spawned_pid).transpose() {
+        // Where passed-on signals go: the forked process, or what the
+        // helper forked (its pidfd opened once, when there is forwarding).
+        let mut helpers_child = None;
+        loop {
+            let target = match direct {
+                true => Some(child_pidfd.as_fd()),
+                false => helpers_child.as_ref().map(|fd: &OwnedFd| fd.as_fd()),
+            };
+            let Some(message) = next_message(&mut parent_end, forwarding.as_ref(), target).transpose() else {
+                break;
+            };
             match message {
                 Ok(Message::Value(v)) => value = Some(v),
                 Ok(Message::Spawned(pid)) => {
                     spawned(Pid::from_raw(pid));
                     spawned_pid = Some(Pid::from_raw(pid));
+                    if forwarding.is_some() {
+                        helpers_child = sys::pidfd_open(Pid::from_raw(pid)).ok();
+                    }
                 }
                 Ok(Message::Exec) => {}
                 // A report of failure outranks the exit status that follows it.
@@ -520,18 +533,7 @@ impl Excursion {
         sys::set_environ(env.as_ptr());
         let result = nix::unistd::chdir(&self.cwd)
             .map_err(|e| SetupError::sys(Step::Cwd, Some(self.cwd.clone()), e, "cannot change directory to"))
-            .and_then(|()| {
-                // Through an inherited fd (/proc/self/fd/N) a cwd can lead
-                // out of the root (CVE-2024-21626): there, getcwd fails.
-                nix::unistd::getcwd().map(drop).map_err(|_| {
-                    SetupError::sys(
-                        Step::Cwd,
-                        Some(self.cwd.clone()),
-                        Errno::EPERM,
-                        "the working directory is outside the container's root:",
-                    )
-                })
-            });
+            .and_then(|()| crate::spawn::cwd_inside_root(&self.cwd));
         match result.and_then(|()| crate::spawn::run_closure_result(|| body(channel))) {
             Ok(code) => sys::exit_now(code),
             Err(report) => {
@@ -704,12 +706,11 @@ impl Drop for Forwarding {
 fn next_message(
     channel: &mut UnixStream,
     forwarding: Option<&Forwarding>,
-    target: Option<Pid>,
+    target: Option<BorrowedFd<'_>>,
 ) -> Result<Option<Message>> {
     if let Some(forwarding) = forwarding {
-        let target = target.and_then(|pid| sys::pidfd_open(pid).ok());
         forwarding
-            .wait_readable(channel.as_fd(), target.as_ref().map(|fd| fd.as_fd()))
+            .wait_readable(channel.as_fd(), target)
             .map_err(|e| Error::sys("waiting for the excursion", e))?;
     }
     channel::recv(channel)
