@@ -198,21 +198,26 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
         return Err(OciError::io(format!("writing {}", tmp.display()), e));
     }
-    // Over an existing file, swap the two and remove the old one: a rename
-    // that replaces a file makes ext4 write the new one out at once
-    // (auto_da_alloc), a tenth of a millisecond for each save; a swap is
-    // as atomic and does not. (Not there yet, or a file system that cannot
-    // swap: a plain rename.)
+    // Where nothing is there yet (the usual case: a state's first save, a
+    // pid file), one rename that may not replace. Over an existing file,
+    // swap the two and remove the old one: a rename that replaces a file
+    // makes ext4 write the new one out at once (auto_da_alloc), a tenth of
+    // a millisecond; a swap is as atomic and does not. (A file system that
+    // can do neither: a plain rename.)
+    use nix::errno::Errno;
     use nix::fcntl::{renameat2, RenameFlags, AT_FDCWD};
-    let swapped = renameat2(AT_FDCWD, &tmp, AT_FDCWD, path, RenameFlags::RENAME_EXCHANGE);
-    let moved = match swapped {
-        Err(nix::errno::Errno::ENOENT | nix::errno::Errno::EINVAL | nix::errno::Errno::ENOSYS) => {
-            std::fs::rename(&tmp, path)
-        }
-        other => other.map_err(std::io::Error::from),
+    let rename = |flags| renameat2(AT_FDCWD, &tmp, AT_FDCWD, path, flags);
+    let (moved, swapped) = match rename(RenameFlags::RENAME_NOREPLACE) {
+        Err(Errno::EEXIST) => match rename(RenameFlags::RENAME_EXCHANGE) {
+            Ok(()) => (Ok(()), true),
+            Err(Errno::EINVAL | Errno::ENOSYS) => (std::fs::rename(&tmp, path), false),
+            Err(e) => (Err(e.into()), false),
+        },
+        Err(Errno::EINVAL | Errno::ENOSYS) => (std::fs::rename(&tmp, path), false),
+        other => (other.map_err(std::io::Error::from), false),
     };
     // After a swap, the temporary name holds the old state.
-    if !matches!(moved, Ok(()) if swapped.is_err()) {
+    if swapped || moved.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     moved.map_err(|e| OciError::io(format!("renaming {} to {}", tmp.display(), path.display()), e))
