@@ -530,6 +530,6 @@ mod tests {
     }
 
     fn statfs_is_cgroup2(dir: &Path) -> bool {
-        nix::sys::statfs::statfs(dir).is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
+        cgroupfs::fs_type(dir).is_ok_and(|t| t == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
     }
 }

@@ -193,7 +193,7 @@ impl Driver for V1 {
 
     fn cpu(&self, c: &LinuxCpu) -> Result<Vec<Write>, Unsupported> {
         let mut out = Vec::new();
-        if let Some(v) = c.shares().filter(|v| *v != 0) {
+        if let Some(v) = set(c.shares()) {
             out.push(write("cpu.shares", "cpu.shares", v));
         }
         if let Some(v) = c.period().filter(|v| *v != 0) {
@@ -393,7 +393,7 @@ impl Driver for V2 {
 
     fn cpu(&self, c: &LinuxCpu) -> Result<Vec<Write>, Unsupported> {
         let mut out = Vec::new();
-        if let Some(v) = c.shares().filter(|v| *v != 0) {
+        if let Some(v) = set(c.shares()) {
             out.push(write("cpu.shares", "cpu.weight", shares_to_weight(v)));
         }
         // As runc: a quota alone keeps the current period, and a period

@@ -14,7 +14,7 @@ use crate::limits::{Driver, Section, Unsupported, Write, V1, V2};
 /// Devices every container may use whatever its rules say, as runc adds
 /// them: mknod of anything (opening is what the rules guard), null, zero,
 /// full, tty, random, urandom, ptmx, the pts, and tun.
-const ALWAYS_ALLOWED: [&str; 11] = [
+pub const ALWAYS_ALLOWED: [&str; 11] = [
     "c *:* m",
     "b *:* m",
     "c 1:3 rwm",
@@ -39,9 +39,8 @@ pub fn only_supported(resources: &LinuxResources) -> std::result::Result<(), Str
 /// Whether the rule names one device: a type (`c` or `b`) and both
 /// numbers, no wildcard.
 fn is_specific(d: &LinuxDeviceCgroup) -> bool {
-    let text = rule(d);
-    let mut parts = text.split_whitespace();
-    parts.next().is_some_and(|kind| kind != "a") && parts.next().is_some_and(|numbers| !numbers.contains('*'))
+    use oci_spec::runtime::LinuxDeviceType;
+    !matches!(d.typ(), None | Some(LinuxDeviceType::A)) && d.major().is_some() && d.minor().is_some()
 }
 
 /// The always-allowed devices in two parts: those that one of `rules`
