@@ -532,8 +532,32 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
+    /// Refuse the flags this `burrow run` would not honour, naming them:
+    /// with an ID (an OCI bundle, run as its config.json says) the ad-hoc
+    /// ones, without one the OCI ones.
+    pub fn refuse_unused_flags(&self) -> Result<(), String> {
+        let (unused, what) = match &self.id {
+            Some(id) => (
+                self.adhoc_flags_given(),
+                format!(
+                    "run {id}: runs the OCI bundle, as its config.json says; FLAGS for ad-hoc containers \
+                     (burrow run [FLAGS] -- COMMAND, without an ID)"
+                ),
+            ),
+            None => (
+                self.oci_flags_given(),
+                "run: FLAGS for OCI bundles (burrow run [--bundle DIR] ID)".to_owned(),
+            ),
+        };
+        match unused.len() {
+            0 => Ok(()),
+            1 => Err(what.replace("FLAGS", &format!("{} is", unused[0]))),
+            _ => Err(what.replace("FLAGS", &format!("{} are", unused.join(", ")))),
+        }
+    }
+
     /// The flags given that only an ad-hoc `burrow run` (no ID) takes.
-    pub fn adhoc_flags_given(&self) -> Vec<&'static str> {
+    fn adhoc_flags_given(&self) -> Vec<&'static str> {
         let given = [
             ("--share", !self.share.is_empty()),
             ("--expose", !self.expose.is_empty()),
@@ -564,7 +588,7 @@ impl RunArgs {
     }
 
     /// The flags given that only an OCI `run ID` takes.
-    pub fn oci_flags_given(&self) -> Vec<&'static str> {
+    fn oci_flags_given(&self) -> Vec<&'static str> {
         let given = [
             ("--bundle", self.bundle.is_some()),
             ("--detach", self.detach),

@@ -102,17 +102,14 @@ fn main() -> ExitCode {
     }
     let log = (cli.log.clone(), cli.log_format);
     let result = match cli.command {
-        cli::Command::Run(args) => match args.id.clone() {
-            Some(_) if cli.systemd_cgroup => Err(anyhow::anyhow!(oci::NO_SYSTEMD_DRIVER)),
-            Some(id) => oci::run(&cli.state_root, &id, *args),
-            None => match args.oci_flags_given() {
-                oci_only if oci_only.is_empty() => run::main(*args, cli.debug),
-                oci_only => Err(anyhow::anyhow!(
-                    "run: {} {} for OCI bundles (burrow run [--bundle DIR] ID)",
-                    oci_only.join(", "),
-                    if oci_only.len() == 1 { "is" } else { "are" }
-                )),
-            },
+        // No command may run with a cgroup driver it does not have.
+        _ if cli.systemd_cgroup => Err(anyhow::anyhow!(
+            "--systemd-cgroup: this build of burrow has no systemd cgroup driver"
+        )),
+        cli::Command::Run(args) => match (args.refuse_unused_flags(), args.id.clone()) {
+            (Err(unused), _) => Err(anyhow::anyhow!(unused)),
+            (Ok(()), Some(id)) => oci::run(&cli.state_root, &id, *args),
+            (Ok(()), None) => run::main(*args, cli.debug),
         },
         cli::Command::Enter(args) => enter::main(args),
         cli::Command::Probe(args) => probe::main(args),
