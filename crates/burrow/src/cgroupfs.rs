@@ -82,9 +82,10 @@ pub fn read_to_string(path: &Path) -> io::Result<String> {
     Ok(text)
 }
 
-/// Whether `path` exists.
+/// Whether `path` exists (one `fstatat`, not an open and a close).
 pub fn exists(path: &Path) -> bool {
-    open(path, OFlag::O_PATH).is_ok()
+    let (fd, rest) = at(path);
+    nix::sys::stat::fstatat(fd, rest, nix::fcntl::AtFlags::empty()).is_ok()
 }
 
 /// The file system type (`statfs`'s `f_type`) of `path`.
