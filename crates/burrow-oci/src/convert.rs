@@ -625,7 +625,8 @@ pub fn rlimits(process: &oci_spec::runtime::Process) -> Result<Vec<Rlimit>> {
             }
         };
         out.push(Rlimit {
-            resource,
+            // glibc's constants are u32, musl's i32; all are small.
+            resource: resource as u32,
             soft: r.soft(),
             hard: r.hard(),
         });

@@ -204,14 +204,7 @@ pub fn set_rlimit(pid: Pid, resource: u32, soft: u64, hard: u64) -> Result<(), E
     };
     // SAFETY: `limit` is a valid rlimit64 that outlives the call; the old
     // value pointer is null, which prlimit64 accepts.
-    let ret = unsafe {
-        libc::prlimit64(
-            pid.as_raw(),
-            resource as libc::__rlimit_resource_t,
-            &limit,
-            std::ptr::null_mut(),
-        )
-    };
+    let ret = unsafe { libc::prlimit64(pid.as_raw(), resource as _, &limit, std::ptr::null_mut()) };
     Errno::result(ret).map(drop)
 }
 
