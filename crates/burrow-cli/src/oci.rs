@@ -24,6 +24,7 @@ pub fn main(cli: Cli) -> Result<u8> {
                 pid_file: a.pid_file,
                 console_socket: a.console_socket,
                 preserve_fds: a.preserve_fds,
+                config: None,
             };
             lifecycle::create(&store(&root)?, &a.id, &opts)?;
         }
@@ -80,15 +81,19 @@ pub fn run(root: &Option<PathBuf>, id: &str, a: RunArgs) -> Result<u8> {
     let bundle = a.bundle.clone().unwrap_or_else(|| PathBuf::from("."));
     // The sealed copy (CVE-2019-5736), unless nothing of the container's
     // can reach burrow's code (see convert::runs_alone).
-    let alone = burrow_oci::convert::load(&bundle).is_ok_and(|c| burrow_oci::convert::runs_alone(&c));
+    // The config is loaded once, here; a config that fails to load is
+    // loaded again by the create, which reports why.
+    let config = burrow_oci::convert::load(&bundle).ok();
+    let alone = config.as_ref().is_some_and(burrow_oci::convert::runs_alone);
     if a.detach || !alone {
         burrow::ensure_sealed_copy()?;
     }
     let opts = CreateOptions {
-        bundle: a.bundle.unwrap_or_else(|| PathBuf::from(".")),
+        bundle,
         pid_file: a.pid_file,
         console_socket: a.console_socket,
         preserve_fds: a.preserve_fds,
+        config,
     };
     let code = lifecycle::run(&store(root)?, id, &opts, a.detach)?;
     Ok(code.clamp(0, 255) as u8)

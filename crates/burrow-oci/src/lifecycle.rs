@@ -27,6 +27,10 @@ pub struct CreateOptions {
     pub console_socket: Option<PathBuf>,
     /// Pass fds 3..3+N on to the container.
     pub preserve_fds: u32,
+    /// The bundle's `config.json`, where the caller has loaded it already
+    /// (`burrow run` looks at it before deciding how to start); it is
+    /// loaded from the bundle otherwise.
+    pub config: Option<oci_spec::runtime::Spec>,
 }
 
 /// Set the container up and leave it waiting for `start`.
@@ -123,7 +127,14 @@ fn prepare(store: &Store, id: &str, opts: &CreateOptions, gated: bool) -> Result
     check_id(id)?;
     let bundle =
         std::fs::canonicalize(&opts.bundle).map_err(|e| OciError::Bundle(format!("{}: {e}", opts.bundle.display())))?;
-    let config = convert::load(&bundle)?;
+    let loaded;
+    let config = match &opts.config {
+        Some(config) => config,
+        None => {
+            loaded = convert::load(&bundle)?;
+            &loaded
+        }
+    };
     let fifo = store.fifo(id);
     let console = opts
         .console_socket
@@ -140,7 +151,7 @@ fn prepare(store: &Store, id: &str, opts: &CreateOptions, gated: bool) -> Result
     let cgroups_path = asked.unwrap_or_else(|| PathBuf::from(id));
     let cgroup_dirs = cgroups::dirs(&cgroups_path)?;
     let mut spec = convert::to_spec(
-        &config,
+        config,
         &bundle,
         gated.then_some(fifo.as_path()),
         console.as_deref(),
@@ -180,7 +191,7 @@ fn prepare(store: &Store, id: &str, opts: &CreateOptions, gated: bool) -> Result
                 .unwrap_or_default(),
         )
     });
-    let hooks = crate::hooks::Hooks::of(&config);
+    let hooks = crate::hooks::Hooks::of(config);
     let listener = config.linux().as_ref().and_then(|l| l.seccomp().clone()).and_then(|s| {
         Some((
             s.listener_path().clone()?,
