@@ -354,6 +354,9 @@ fn enable_controllers(dir: &Path) {
 /// cpuset cgroup (they start empty there). Elsewhere the files are missing.
 fn inherit_cpuset(dir: &Path) -> std::io::Result<()> {
     let Some(parent) = dir.parent() else { return Ok(()) };
+    if !may_have_cpuset(dir) {
+        return Ok(());
+    }
     for file in ["cpuset.cpus", "cpuset.mems"] {
         let own = dir.join(file);
         let current = match cgroupfs::read_to_string(&own) {
@@ -368,6 +371,25 @@ fn inherit_cpuset(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Whether the cgroup `dir` can have cpuset files: in a v1 hierarchy only
+/// where it has the cpuset controller (looking elsewhere costs a failed
+/// open for nothing), in cgroup2 where the controller is enabled.
+fn may_have_cpuset(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    // Compared as bytes: the paths are made by joining to the mount
+    // points, and Path::starts_with's walk over components costs more here
+    // than the open it saves.
+    let dir = dir.as_os_str().as_bytes();
+    hierarchies()
+        .iter()
+        .filter(|h| {
+            let mount = h.mount_point.as_os_str().as_bytes();
+            dir.starts_with(mount) && matches!(dir.get(mount.len()), None | Some(b'/'))
+        })
+        .max_by_key(|h| h.mount_point.as_os_str().len())
+        .is_none_or(|h| h.controllers.is_empty() || h.controllers.iter().any(|c| c == "cpuset"))
+}
+
 /// Remove a container's cgroups: kill every process left in its `leaves`
 /// (and the cgroups it made below them), remove those below-cgroups
 /// deepest first, then the directories burrow `created` (deepest first;
@@ -375,11 +397,17 @@ fn inherit_cpuset(dir: &Path) -> std::io::Result<()> {
 pub fn remove(created: &[PathBuf], leaves: &[PathBuf]) {
     // The usual case in one call per leaf: the container is gone, and the
     // leaf that burrow made is empty.
+    // Paths compared as bytes: they are made the same way, and comparing
+    // Path components cost more than the rmdir calls.
+    let same = |a: &PathBuf, b: &PathBuf| a.as_os_str() == b.as_os_str();
     let gone: Vec<&PathBuf> = leaves
         .iter()
-        .filter(|leaf| created.contains(leaf) && cgroupfs::rmdir(leaf).is_ok())
+        .filter(|leaf| created.iter().any(|c| same(c, leaf)) && cgroupfs::rmdir(leaf).is_ok())
         .collect();
-    let left: Vec<&PathBuf> = leaves.iter().filter(|leaf| !gone.contains(leaf)).collect();
+    let left: Vec<&PathBuf> = leaves
+        .iter()
+        .filter(|leaf| !gone.iter().any(|g| same(g, leaf)))
+        .collect();
     if !left.is_empty() {
         // A paused container's processes die only once thawed.
         thaw(leaves);
@@ -400,7 +428,7 @@ pub fn remove(created: &[PathBuf], leaves: &[PathBuf]) {
         }
         remove_below(leaf);
     }
-    for dir in created.iter().rev().filter(|d| !gone.contains(d)) {
+    for dir in created.iter().rev().filter(|d| !gone.iter().any(|g| same(g, d))) {
         let deadline = Instant::now() + Duration::from_secs(2);
         loop {
             match cgroupfs::rmdir(dir) {

@@ -42,9 +42,22 @@ fn root_fd() -> Option<BorrowedFd<'static>> {
 /// Where to walk `path` from: the descriptor and the rest of the path below
 /// [`ROOT`], or the current directory and `path` itself.
 fn at(path: &Path) -> (BorrowedFd<'static>, &Path) {
-    match (path.strip_prefix(ROOT), root_fd()) {
-        (Ok(rest), Some(fd)) if !rest.as_os_str().is_empty() => (fd, rest),
-        (Ok(_), Some(fd)) => (fd, Path::new(".")),
+    use std::os::unix::ffi::OsStrExt;
+    // Compared as bytes (a walk over Path components costs more than the
+    // system call, a cgroup file at a time): `ROOT`, then a `/` or nothing.
+    let rest = path
+        .as_os_str()
+        .as_bytes()
+        .strip_prefix(ROOT.as_bytes())
+        .filter(|rest| matches!(rest.first(), None | Some(b'/')));
+    match (rest, root_fd()) {
+        (Some(rest), Some(fd)) => {
+            let start = rest.iter().position(|b| *b != b'/').unwrap_or(rest.len());
+            match &rest[start..] {
+                [] => (fd, Path::new(".")),
+                below => (fd, Path::new(std::ffi::OsStr::from_bytes(below))),
+            }
+        }
         _ => (AT_FDCWD, path),
     }
 }
@@ -104,6 +117,8 @@ mod tests {
         if root_fd().is_some() {
             assert_eq!(rest, Path::new("memory/x/memory.max"));
             assert_eq!(at(Path::new("/sys/fs/cgroup")).1, Path::new("."));
+            assert_eq!(at(Path::new("/sys/fs/cgroup/")).1, Path::new("."));
+            assert_eq!(at(Path::new("/sys/fs/cgroup//pids/x")).1, Path::new("pids/x"));
         }
         // Only whole components count.
         assert_eq!(at(Path::new("/sys/fs/cgroupx/a")).1, Path::new("/sys/fs/cgroupx/a"));
