@@ -1,6 +1,10 @@
 //! The `burrow` command: a thin front that turns flags into a
 //! `burrow::ContainerSpec` (or an excursion) and prints results.
 
+// The C library calls `main` below directly, without Rust's start-up code
+// (see there).
+#![no_main]
+
 mod docs;
 mod enter;
 mod oci;
@@ -8,12 +12,9 @@ mod probe;
 mod run;
 mod warnings;
 
-use std::process::ExitCode;
-
 // The flags and their parsing live in the library, where the fuzzers reach
 // them too; `crate::cli` and `crate::env` keep naming them here.
 use burrow_cli::{cli, env};
-use clap::Parser;
 
 /// Exit status for burrow's own failures (bad input, setup errors), as
 /// podman and runc use it; 126 and 127 keep their shell meanings.
@@ -21,10 +22,10 @@ pub const EXIT_BURROW: u8 = 125;
 
 /// Re-execute from a copy of burrow that no container can rewrite, unless
 /// this process already runs from one.
-fn protect_binary() -> Result<(), ExitCode> {
+fn protect_binary() -> Result<(), u8> {
     burrow::ensure_sealed_copy().map_err(|e| {
         eprintln!("burrow: {e}");
-        ExitCode::from(EXIT_BURROW)
+        EXIT_BURROW
     })
 }
 
@@ -52,7 +53,49 @@ fn raw_subcommand() -> Option<String> {
     None
 }
 
-fn main() -> ExitCode {
+/// The process's entry point, called by the C library. burrow starts
+/// without Rust's own start-up code (`#![no_main]`): on Linux that reads
+/// `/proc/self/maps` to find the main thread's stack and installs handlers
+/// that report a stack overflow, 110,000 instructions and a dozen system
+/// calls on every start, a tenth of what `burrow run ID` does in user
+/// space. The part of it that matters here is done below: a standard
+/// descriptor that is closed is opened on /dev/null (else the first file
+/// burrow opens would become, say, its standard output), and the exit goes
+/// through `std::process::exit`, which flushes standard output. (Arguments
+/// still reach `std::env::args`: glibc hands them to Rust's own hook.)
+#[no_mangle]
+pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+    open_closed_standard_fds();
+    std::process::exit(i32::from(burrow_main()))
+}
+
+/// Open /dev/null on each of descriptors 0, 1 and 2 that is closed, as
+/// Rust's start-up code would.
+fn open_closed_standard_fds() {
+    let mut fds = [0, 1, 2].map(|fd| libc::pollfd {
+        fd,
+        events: 0,
+        revents: 0,
+    });
+    // SAFETY: `fds` is an array of three pollfd that outlives the call; a
+    // zero timeout returns at once.
+    if unsafe { libc::poll(fds.as_mut_ptr(), 3, 0) } < 0 {
+        return;
+    }
+    for pollfd in fds.iter().filter(|p| p.revents & libc::POLLNVAL != 0) {
+        // SAFETY: opening a constant NUL-terminated path; the lowest free
+        // descriptor is the closed one, which is what is wanted, so the fd
+        // is deliberately kept.
+        let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
+        if fd != pollfd.fd {
+            // Not even /dev/null: nothing safe to run with.
+            std::process::abort();
+        }
+    }
+}
+
+/// What `main` would be with Rust's start-up: the exit status.
+fn burrow_main() -> u8 {
     // Like any Unix filter: end quietly when a reader such as `head` goes
     // away, instead of panicking on EPIPE (Rust ignores SIGPIPE).
     // SAFETY: restoring the default action installs no handler code.
@@ -67,7 +110,7 @@ fn main() -> ExitCode {
             return code;
         }
     }
-    let cli = cli::Cli::parse();
+    let cli = cli::Cli::parse_once();
     if cli.debug {
         tracing_subscriber::fmt()
             .with_writer(std::io::stderr)
@@ -118,14 +161,14 @@ fn main() -> ExitCode {
         _ => oci::main(cli),
     };
     match result {
-        Ok(code) => ExitCode::from(code),
+        Ok(code) => code,
         Err(e) => {
             let message = format!("{e:#}");
             eprintln!("burrow: {message}");
             if let (Some(path), format) = log {
                 warnings::log_line(&path, format, "error", &message);
             }
-            ExitCode::from(exit_code_for(&e))
+            exit_code_for(&e)
         }
     }
 }
