@@ -2,8 +2,8 @@
 //! `burrow::ContainerSpec` (or an excursion) and prints results.
 
 // The C library calls `main` below directly, without Rust's start-up code
-// (see there).
-#![no_main]
+// (see there); the unit tests keep their own harness's.
+#![cfg_attr(not(test), no_main)]
 
 mod docs;
 mod enter;
@@ -63,6 +63,7 @@ fn raw_subcommand() -> Option<String> {
 /// burrow opens would become, say, its standard output), and the exit goes
 /// through `std::process::exit`, which flushes standard output. (Arguments
 /// still reach `std::env::args`: glibc hands them to Rust's own hook.)
+#[cfg(not(test))]
 #[no_mangle]
 pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
     open_closed_standard_fds();
@@ -71,6 +72,7 @@ pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) ->
 
 /// Open /dev/null on each of descriptors 0, 1 and 2 that is closed, as
 /// Rust's start-up code would.
+#[cfg_attr(test, allow(dead_code))]
 fn open_closed_standard_fds() {
     let mut fds = [0, 1, 2].map(|fd| libc::pollfd {
         fd,
@@ -95,6 +97,7 @@ fn open_closed_standard_fds() {
 }
 
 /// What `main` would be with Rust's start-up: the exit status.
+#[cfg_attr(test, allow(dead_code))]
 fn burrow_main() -> u8 {
     // Like any Unix filter: end quietly when a reader such as `head` goes
     // away, instead of panicking on EPIPE (Rust ignores SIGPIPE).
