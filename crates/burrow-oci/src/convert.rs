@@ -846,7 +846,8 @@ fn cgroup_mounts(dest: &Path, flags: u64, view: CgroupView<'_>) -> Result<Vec<Mo
     let one = |h: &crate::cgroups::Mounted, at: PathBuf| {
         let fstype = if h.is_v2() { "cgroup2" } else { "cgroup" };
         match view.leaves.get(h.index) {
-            Some(leaf) if !view.own_namespace => generic(leaf, at, "none", libc::MS_BIND | fs_flags | ro, ""),
+            // Its flags are set with the tree's at the end.
+            Some(leaf) if !view.own_namespace => generic(leaf, at, "none", libc::MS_BIND, ""),
             _ => generic(Path::new(fstype), at, fstype, fs_flags | ro, &h.controllers.join(",")),
         }
     };
@@ -855,11 +856,19 @@ fn cgroup_mounts(dest: &Path, flags: u64, view: CgroupView<'_>) -> Result<Vec<Mo
     match mounted.iter().find(|h| h.name.as_os_str().is_empty()) {
         // A unified host: one cgroup2 mount is the whole view.
         Some(h) => ops.push(one(h, dest.into())),
+        // Else a tmpfs with a directory per hierarchy.
         None => {
             ops.push(generic(Path::new("tmpfs"), dest.into(), "tmpfs", fs_flags, "mode=755"));
             ops.extend(mounted.iter().map(|h| one(h, dest.join(&h.name))));
         }
     }
+    // The flags of the whole tree in one go (the tmpfs read-only too, as
+    // runc and crun leave it).
+    ops.push(Mount::Attributes {
+        destination: dest.into(),
+        set: fs_flags | ro,
+        clear: 0,
+    });
     Ok(ops)
 }
 

@@ -467,6 +467,16 @@ fn apply(root: &RootDir, op: &Mount, source: Option<&Source>) -> Result<(), Setu
         Mount::Proc { destination } => mount_fs(root, destination, "proc", proc_flags(), None, Step::Mount),
         Mount::Device { destination, .. } => bind(root, opened()?, destination, false, true, Step::Mount),
         Mount::Symlink { target, destination } => root.symlink(target, destination, Step::Mount),
+        Mount::Attributes {
+            destination,
+            set,
+            clear,
+        } => {
+            let fail = |e: Errno| SetupError::sys(Step::Mount, Some(destination.clone()), e, "cannot set the flags of");
+            let (set, clear) = mount_attrs(*set, *clear);
+            let fd = root.open_path(destination).map_err(fail)?;
+            sys::mount_setattr(fd.as_fd(), set, clear, true).map_err(fail)
+        }
         Mount::File {
             destination,
             contents,
