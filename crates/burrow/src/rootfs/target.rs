@@ -6,6 +6,7 @@
 //! then go onto `/proc/self/fd/N` of the fd we resolved, so nothing can swap
 //! the path between the check and the mount.
 
+use std::cell::{Cell, RefCell};
 use std::ffi::CString;
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -33,6 +34,14 @@ pub struct RootDir {
     fd: OwnedFd,
     /// Device and inode of the root, to refuse mounts over the root itself.
     id: (u64, u64),
+    /// The directory the last missing target was made in, kept open for
+    /// the next target beside it (the cgroup tree's ten directories,
+    /// /dev's): one `openat` of a name in it then replaces two walks from
+    /// the root. A mount on anything but a directory just made in it could
+    /// cover it, so [`Self::mount_target`] drops it then.
+    last_parent: RefCell<Option<(PathBuf, OwnedFd)>>,
+    /// Whether the last target returned was just made in `last_parent`.
+    made_beside: Cell<bool>,
 }
 
 impl RootDir {
@@ -49,6 +58,8 @@ impl RootDir {
         Ok(RootDir {
             fd,
             id: (st.st_dev, st.st_ino),
+            last_parent: RefCell::new(None),
+            made_beside: Cell::new(false),
         })
     }
 
@@ -70,11 +81,47 @@ impl RootDir {
     /// it does not exist. A dangling symlink on the way is followed inside
     /// the root, and what it names is created there.
     pub fn create(&self, dest: &Path, kind: Kind, step: Step) -> Result<OwnedFd, SetupError> {
+        self.made_beside.set(false);
+        if let Some((path, fd)) = &*self.last_parent.borrow() {
+            if path.as_os_str() == dest.as_os_str() {
+                if let Ok(fd) = fd.try_clone() {
+                    return Ok(fd);
+                }
+            }
+        }
         self.create_following(dest, kind, step, 0)
+    }
+
+    /// `dest` found or made through the kept parent directory, when it is
+    /// `dest`'s; `None` sends the caller the whole way (a symlink to
+    /// follow inside the root, any error to report).
+    fn beside_last(&self, dest: &Path, kind: Kind) -> Option<OwnedFd> {
+        let kept = self.last_parent.borrow();
+        let (path, parent_fd) = kept.as_ref()?;
+        let (parent, name) = split(dest)?;
+        if parent.as_os_str() != path.as_os_str() {
+            return None;
+        }
+        let flags = OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        match nix::fcntl::openat(parent_fd, name.as_path(), flags, Mode::empty()) {
+            Ok(fd) => {
+                let st = nix::sys::stat::fstat(&fd).ok()?;
+                (st.st_mode & libc::S_IFMT != libc::S_IFLNK).then_some(fd)
+            }
+            Err(Errno::ENOENT) => {
+                let fd = make_in(parent_fd, &name, kind).ok()?;
+                self.made_beside.set(true);
+                Some(fd)
+            }
+            Err(_) => None,
+        }
     }
 
     fn create_following(&self, dest: &Path, kind: Kind, step: Step, depth: u32) -> Result<OwnedFd, SetupError> {
         let fail = |e: Errno, what: &str| SetupError::sys(step, Some(dest.into()), e, what.to_string());
+        if let Some(fd) = self.beside_last(dest, kind) {
+            return Ok(fd);
+        }
         match self.open_path(dest) {
             Ok(fd) => return Ok(fd),
             Err(Errno::ENOENT) => {}
@@ -85,30 +132,13 @@ impl RootDir {
         }
         let (parent, name) = split(dest).ok_or_else(|| fail(Errno::EINVAL, "the target has no parent"))?;
         let parent_fd = self.create_following(&parent, Kind::Dir, step, depth + 1)?;
-        // Create the last component relative to the parent's fd and open it
-        // without following anything: one component below a directory we
-        // resolved inside the root cannot lead out of it.
-        let made = match kind {
-            Kind::Dir => {
-                nix::sys::stat::mkdirat(&parent_fd, name.as_path(), Mode::from_bits_truncate(0o755)).and_then(|()| {
-                    nix::fcntl::openat(
-                        &parent_fd,
-                        name.as_path(),
-                        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-                        Mode::empty(),
-                    )
-                })
+        match make_in(&parent_fd, &name, kind) {
+            Ok(fd) => {
+                // Kept for the next target beside this one.
+                *self.last_parent.borrow_mut() = Some((parent, parent_fd));
+                self.made_beside.set(true);
+                Ok(fd)
             }
-            // A mount on /proc/self/fd/N does not care how N was opened.
-            Kind::File => nix::fcntl::openat(
-                &parent_fd,
-                name.as_path(),
-                OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
-                Mode::from_bits_truncate(0o644),
-            ),
-        };
-        match made {
-            Ok(fd) => Ok(fd),
             Err(Errno::EEXIST) => match nix::fcntl::readlinkat(&parent_fd, name.as_path()) {
                 // A dangling symlink: create what it points to, resolved with
                 // the root as `/`.
@@ -135,6 +165,11 @@ impl RootDir {
     /// replace the whole root.
     pub fn mount_target(&self, dest: &Path, kind: Kind, step: Step) -> Result<OwnedFd, SetupError> {
         let fd = self.create(dest, kind, step)?;
+        // What is mounted on may be the kept directory itself, or above
+        // it: only a target just made in it cannot be.
+        if !self.made_beside.get() {
+            self.last_parent.borrow_mut().take();
+        }
         let st = nix::sys::stat::fstat(&fd)
             .map_err(|e| SetupError::sys(step, Some(dest.into()), e, "cannot stat the mount point"))?;
         if (st.st_dev, st.st_ino) == self.id {
@@ -244,6 +279,29 @@ impl RootDir {
                 "cannot write the file",
             )
         })
+    }
+}
+
+/// Create `name` of `kind` in the directory `parent` and open it without
+/// following anything: one component below a directory resolved inside
+/// the root cannot lead out of it.
+fn make_in(parent: &OwnedFd, name: &Path, kind: Kind) -> Result<OwnedFd, Errno> {
+    match kind {
+        Kind::Dir => nix::sys::stat::mkdirat(parent, name, Mode::from_bits_truncate(0o755)).and_then(|()| {
+            nix::fcntl::openat(
+                parent,
+                name,
+                OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+        }),
+        // A mount on /proc/self/fd/N does not care how N was opened.
+        Kind::File => nix::fcntl::openat(
+            parent,
+            name,
+            OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
+            Mode::from_bits_truncate(0o644),
+        ),
     }
 }
 
