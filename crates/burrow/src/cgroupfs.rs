@@ -42,24 +42,27 @@ fn root_fd() -> Option<BorrowedFd<'static>> {
 /// Where to walk `path` from: the descriptor and the rest of the path below
 /// [`ROOT`], or the current directory and `path` itself.
 fn at(path: &Path) -> (BorrowedFd<'static>, &Path) {
+    match (below_root(path), root_fd()) {
+        (Some(rest), Some(fd)) => (fd, rest),
+        _ => (AT_FDCWD, path),
+    }
+}
+
+/// `path` relative to [`ROOT`] (`.` for the root itself), when it is below
+/// it. Compared as bytes: a walk over Path components costs more than the
+/// system call, a cgroup file at a time.
+pub(crate) fn below_root(path: &Path) -> Option<&Path> {
     use std::os::unix::ffi::OsStrExt;
-    // Compared as bytes (a walk over Path components costs more than the
-    // system call, a cgroup file at a time): `ROOT`, then a `/` or nothing.
     let rest = path
         .as_os_str()
         .as_bytes()
         .strip_prefix(ROOT.as_bytes())
-        .filter(|rest| matches!(rest.first(), None | Some(b'/')));
-    match (rest, root_fd()) {
-        (Some(rest), Some(fd)) => {
-            let start = rest.iter().position(|b| *b != b'/').unwrap_or(rest.len());
-            match &rest[start..] {
-                [] => (fd, Path::new(".")),
-                below => (fd, Path::new(std::ffi::OsStr::from_bytes(below))),
-            }
-        }
-        _ => (AT_FDCWD, path),
-    }
+        .filter(|rest| matches!(rest.first(), None | Some(b'/')))?;
+    let start = rest.iter().position(|b| *b != b'/').unwrap_or(rest.len());
+    Some(match &rest[start..] {
+        [] => Path::new("."),
+        below => Path::new(std::ffi::OsStr::from_bytes(below)),
+    })
 }
 
 /// Open `path` with `flags` (close-on-exec is added).

@@ -37,8 +37,19 @@ pub(crate) struct Source {
 impl Source {
     /// Open `path` (following symlinks, as `mount` would) and look at it.
     pub fn open(path: &Path, step: Step) -> Result<Self, SetupError> {
+        Self::open_at(None, path, step)
+    }
+
+    /// [`Self::open`], with paths below `/sys/fs/cgroup` walked from
+    /// `cgroups`, a descriptor of that directory when there is one.
+    fn open_at(cgroups: Option<&OwnedFd>, path: &Path, step: Step) -> Result<Self, SetupError> {
         let fail = |e| SetupError::sys(step, Some(path.into()), e, "cannot open the mount source");
-        let fd = nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()).map_err(fail)?;
+        let flags = OFlag::O_PATH | OFlag::O_CLOEXEC;
+        let fd = match (cgroups, crate::cgroupfs::below_root(path)) {
+            (Some(dir), Some(rest)) => nix::fcntl::openat(dir, rest, flags, Mode::empty()),
+            _ => nix::fcntl::open(path, flags, Mode::empty()),
+        }
+        .map_err(fail)?;
         let st = nix::sys::stat::fstat(&fd).map_err(fail)?;
         let format = st.st_mode & libc::S_IFMT;
         Ok(Source {
@@ -72,16 +83,27 @@ impl Sources {
     /// Open every source of `spec`; a missing one is reported at step
     /// `mount` with its path.
     pub fn open(spec: &ContainerSpec) -> Result<Self, SetupError> {
+        // The container's cgroups (ten binds on a v1 host) are walked to
+        // from one descriptor of /sys/fs/cgroup, opened here, in this mount
+        // namespace (see crate::cgroupfs for why a walk from / costs more).
+        let cgroup_sources = spec
+            .mounts
+            .iter()
+            .filter(|m| matches!(m, Mount::Generic { source, .. } if crate::cgroupfs::below_root(source).is_some()))
+            .count();
+        let cgroups = (cgroup_sources > 1)
+            .then(|| {
+                let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+                nix::fcntl::open(crate::cgroupfs::ROOT, flags, Mode::empty()).ok()
+            })
+            .flatten();
+        let open = |source: &Path| Source::open_at(cgroups.as_ref(), source, Step::Mount).map(Some);
         let mounts = spec
             .mounts
             .iter()
             .map(|m| match m {
-                Mount::Bind { source, .. } | Mount::Device { source, .. } => {
-                    Source::open(source, Step::Mount).map(Some)
-                }
-                Mount::Generic { source, flags, .. } if flags & libc::MS_BIND != 0 => {
-                    Source::open(source, Step::Mount).map(Some)
-                }
+                Mount::Bind { source, .. } | Mount::Device { source, .. } => open(source),
+                Mount::Generic { source, flags, .. } if flags & libc::MS_BIND != 0 => open(source),
                 _ => Ok(None),
             })
             .collect::<Result<_, _>>()?;
