@@ -1,9 +1,9 @@
 //! The `burrow` command: a thin front that turns flags into a
 //! `burrow::ContainerSpec` (or an excursion) and prints results.
 
-// The C library calls `main` below directly, without Rust's start-up code
-// (see there); the unit tests keep their own harness's.
-#![cfg_attr(not(test), no_main)]
+// With glibc, the C library calls `main` below directly, without Rust's
+// start-up code (see there); the unit tests keep their own harness's.
+#![cfg_attr(all(not(test), target_env = "gnu"), no_main)]
 
 mod docs;
 mod enter;
@@ -62,17 +62,26 @@ fn raw_subcommand() -> Option<String> {
 /// descriptor that is closed is opened on /dev/null (else the first file
 /// burrow opens would become, say, its standard output), and the exit goes
 /// through `std::process::exit`, which flushes standard output. (Arguments
-/// still reach `std::env::args`: glibc hands them to Rust's own hook.)
-#[cfg(not(test))]
+/// still reach `std::env::args`: glibc hands them to Rust's own hook.
+/// Other C libraries, such as musl, do not, so there burrow starts the
+/// usual way.)
+#[cfg(all(not(test), target_env = "gnu"))]
 #[no_mangle]
 pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
     open_closed_standard_fds();
     std::process::exit(i32::from(burrow_main()))
 }
 
+/// The usual entry point, where the C library does not hand the arguments
+/// to Rust without its start-up code.
+#[cfg(all(not(test), not(target_env = "gnu")))]
+fn main() -> std::process::ExitCode {
+    std::process::ExitCode::from(burrow_main())
+}
+
 /// Open /dev/null on each of descriptors 0, 1 and 2 that is closed, as
 /// Rust's start-up code would.
-#[cfg_attr(test, allow(dead_code))]
+#[cfg_attr(any(test, not(target_env = "gnu")), allow(dead_code))]
 fn open_closed_standard_fds() {
     let mut fds = [0, 1, 2].map(|fd| libc::pollfd {
         fd,
