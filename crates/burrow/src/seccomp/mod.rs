@@ -300,34 +300,53 @@ impl Seccomp {
     /// One architecture: the x32 check, the search, the rules.
     fn section(&self, p: &mut Program, arch: Arch, x32: bool, bad_arch: Label, default: Label) {
         const X32_BIT: u32 = 0x4000_0000;
-        // Syscall number → its rules, as (comparisons, action), in order.
-        let mut calls: BTreeMap<u32, SyscallRules> = BTreeMap::new();
+        // Every (syscall number, rule) pair in the profile's order, as
+        // (number, comparisons, action), then sorted by number (stably, so
+        // each syscall's rules keep their order). One flat vector: a map of
+        // vectors cost the default profile 800 allocations per
+        // architecture, most of its compile time.
+        let mut entries: Vec<(u32, &[ArgCmp], Action)> = Vec::with_capacity(self.rules.len() * 4);
         for rule in &self.rules {
+            let args = rule.args.as_slice();
+            let repeated = args
+                .iter()
+                .enumerate()
+                .any(|(i, a)| args[i + 1..].iter().any(|b| b.index == a.index));
             for name in &rule.syscalls {
                 let Some(nr) = arch.number(name) else {
                     tracing::debug!(syscall = %name, ?arch, "seccomp: no such syscall here, skipped");
                     continue;
                 };
-                let entry = calls.entry(nr).or_default();
-                let mut indexes: Vec<u32> = rule.args.iter().map(|a| a.index).collect();
-                indexes.sort_unstable();
-                let repeated = indexes.windows(2).any(|w| w[0] == w[1]);
                 if repeated {
-                    entry.extend(rule.args.iter().map(|a| (std::slice::from_ref(a), rule.action)));
+                    entries.extend(args.iter().map(|a| (nr, std::slice::from_ref(a), rule.action)));
                 } else {
-                    entry.push((rule.args.as_slice(), rule.action));
+                    entries.push((nr, args, rule.action));
                 }
             }
         }
-        // A syscall whose first rule matches always, with the default
-        // action, needs no entry.
-        calls.retain(|_, rules| !(rules[0].0.is_empty() && rules[0].1 == self.default_action));
+        entries.sort_by_key(|(nr, _, _)| *nr);
+        let rules: SyscallRules = entries.iter().map(|(_, args, action)| (*args, *action)).collect();
+        // Syscall number → the range of its rules in `rules`; a syscall
+        // whose first rule matches always, with the default action, needs
+        // no entry.
+        let mut calls: Vec<(u32, std::ops::Range<usize>)> = Vec::new();
+        for (i, (nr, _, _)) in entries.iter().enumerate() {
+            match calls.last_mut() {
+                Some((last, range)) if last == nr => range.end = i + 1,
+                _ => calls.push((*nr, i..i + 1)),
+            }
+        }
+        calls.retain(|(_, range)| {
+            let (args, action) = rules[range.start];
+            !(args.is_empty() && action == self.default_action)
+        });
         // Syscalls with the same rules share one leaf.
-        let mut leaves: Vec<(Label, &SyscallRules)> = Vec::new();
+        let mut leaves: Vec<(Label, &[CallRule])> = Vec::new();
         let mut leaf_of = BTreeMap::new();
         // The number line as intervals [start, next start) → target.
         let mut intervals: Vec<(u32, Label)> = vec![(0, default)];
-        for (nr, rules) in &calls {
+        for (nr, range) in &calls {
+            let rules = &rules[range.clone()];
             let leaf = *leaf_of.entry(rules).or_insert_with(|| {
                 let label = p.label();
                 leaves.push((label, rules));
@@ -375,8 +394,11 @@ impl Seccomp {
     }
 }
 
-/// One syscall's rules, in order: comparisons (all must hold) and action.
-type SyscallRules<'a> = Vec<(&'a [ArgCmp], Action)>;
+/// One rule of a syscall: comparisons (all must hold) and action.
+type CallRule<'a> = (&'a [ArgCmp], Action);
+
+/// Syscalls' rules, each syscall's in order.
+type SyscallRules<'a> = Vec<CallRule<'a>>;
 
 /// Binary search with the syscall number in A over `intervals` (sorted
 /// starts, each up to the next one): jump to the target of the interval
