@@ -64,7 +64,7 @@ fi
 
 say "tests"
 leftovers() {
-    find "${TMPDIR:-/tmp}" -maxdepth 1 \( -name 'burrow-root.*' -o -name 'burrow-test.*' -o -name 'burrow-cli-*' -o -name 'burrow-e2e.*' \) 2>/dev/null
+    find "${TMPDIR:-/tmp}" -maxdepth 1 \( -name 'burrow-root.*' -o -name 'burrow-test.*' -o -name 'burrow-cli-*' -o -name 'burrow-e2e.*' -o -name 'burrow-fuzz-*' \) 2>/dev/null
     # what the engine suite's podman and containerd could leave: daemons,
     # firewall rules and the bridge of podman's default network, state
     ps -e -o stat=,comm= | awk '$1 !~ /^Z/ && $2 ~ /^(conmon|containerd|containerd-shim|catatonit|podman)$/ {print "process: " $2}'
@@ -118,7 +118,9 @@ if [ "$status" -eq 0 ]; then
         pids=()
         for target in "${targets[@]}"; do
             mkdir -p "fuzz/corpus/$target"   # new finds; fuzz/seeds is read only
-            cargo fuzz run "${fuzz[@]}" "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" -- \
+            # TMPDIR: a target's scratch files (config_json's bundle) go
+            # where the logs go, and are removed with them.
+            TMPDIR="$fuzz_logs" cargo fuzz run "${fuzz[@]}" "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" -- \
                 -max_total_time="$fuzz_seconds" -timeout=10 >"$fuzz_logs/$target" 2>&1 &
             pids+=($!)
         done
