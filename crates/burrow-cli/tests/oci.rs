@@ -2851,6 +2851,35 @@ fn no_leaked_fd_leads_out_of_the_root() {
     }
 }
 
+/// A mount target that resolves to the root itself (a rootfs link such as
+/// `data -> /`) is refused: the mount would replace the whole root. A
+/// target made fresh beside others (the cgroup tree's directories, `/dev`'s)
+/// is not looked at again, so this also checks that a link met on the way
+/// is still looked at.
+#[test]
+fn a_mount_over_the_root_itself_is_refused() {
+    for (link, to) in [("data", "/"), ("here", "."), ("up", "dev/..")] {
+        let oci = Oci::with_spec(As::Caller);
+        oci.set_args(&["true"]);
+        std::os::unix::fs::symlink(to, oci.rootfs().join(link)).unwrap();
+        oci.edit(|c| {
+            append(
+                &mut c["mounts"],
+                json!({"destination": format!("/{link}"), "type": "tmpfs", "source": "tmpfs", "options": []}),
+            );
+        });
+        let out = oci.run(&format!("over-root-{link}"));
+        assert_ne!(out.code, Some(0), "/{link} -> {to}: {out}");
+        // (runc refuses too, with another message.)
+        if runtime_name() == "burrow" {
+            assert!(
+                out.stderr.contains("refusing to mount over the root itself"),
+                "/{link} -> {to}: {out}"
+            );
+        }
+    }
+}
+
 /// CVE-2021-30465 / CVE-2024-45310: while containers are created with a
 /// mount under a volume, the volume's directory keeps turning into a
 /// symlink to a host directory. Every other run mounts onto `target`,

@@ -82,6 +82,7 @@ impl RootDir {
     /// the root, and what it names is created there.
     pub fn create(&self, dest: &Path, kind: Kind, step: Step) -> Result<OwnedFd, SetupError> {
         self.made_beside.set(false);
+        // The kept directory itself.
         if let Some((path, fd)) = &*self.last_parent.borrow() {
             if path.as_os_str() == dest.as_os_str() {
                 if let Ok(fd) = fd.try_clone() {
@@ -119,6 +120,9 @@ impl RootDir {
 
     fn create_following(&self, dest: &Path, kind: Kind, step: Step, depth: u32) -> Result<OwnedFd, SetupError> {
         let fail = |e: Errno, what: &str| SetupError::sys(step, Some(dest.into()), e, what.to_string());
+        // Said of what this call returns only: a parent made on the way,
+        // or a link followed to something that was there, must not count.
+        self.made_beside.set(false);
         if let Some(fd) = self.beside_last(dest, kind) {
             return Ok(fd);
         }
@@ -152,9 +156,11 @@ impl RootDir {
                     self.create_following(&target, kind, step, depth + 1)
                 }
                 // Someone else created it meanwhile: resolve it normally.
-                Err(_) => self
-                    .open_path(dest)
-                    .map_err(|e| fail(e, "cannot resolve the created target")),
+                Err(_) => {
+                    self.made_beside.set(false);
+                    self.open_path(dest)
+                        .map_err(|e| fail(e, "cannot resolve the created target"))
+                }
             },
             Err(e) => Err(fail(e, "cannot create the target")),
         }
@@ -165,11 +171,14 @@ impl RootDir {
     /// replace the whole root.
     pub fn mount_target(&self, dest: &Path, kind: Kind, step: Step) -> Result<OwnedFd, SetupError> {
         let fd = self.create(dest, kind, step)?;
-        // What is mounted on may be the kept directory itself, or above
-        // it: only a target just made in it cannot be.
-        if !self.made_beside.get() {
-            self.last_parent.borrow_mut().take();
+        // A target just made is neither the root nor above anything: the
+        // kept directory stays, and there is nothing to check.
+        if self.made_beside.get() {
+            return Ok(fd);
         }
+        // Else what is mounted on may be the kept directory itself, or
+        // above it.
+        self.last_parent.borrow_mut().take();
         let st = nix::sys::stat::fstat(&fd)
             .map_err(|e| SetupError::sys(step, Some(dest.into()), e, "cannot stat the mount point"))?;
         if (st.st_dev, st.st_ino) == self.id {
