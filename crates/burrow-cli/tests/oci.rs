@@ -1768,31 +1768,81 @@ fn the_cgroup_mount_shows_the_containers_own_cgroup() {
 fn cgroups_path_absolute_and_relative() {
     assert!(nix::unistd::geteuid().is_root(), "cgroup placement needs root here");
     let oci = Oci::with_spec(As::Caller);
-    oci.set_args(&["sh", "-c", "grep ':pids:' /proc/self/cgroup | cut -d: -f3"]);
+    oci.set_args(&["cat", "/proc/self/cgroup"]);
     oci.edit(|c| {
         let list = c["linux"]["namespaces"].as_array_mut().unwrap();
         list.retain(|n| n["type"] != "cgroup");
     });
-    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
-    let own = own
+    // This process's cgroup in each hierarchy, as (the hierarchy's
+    // directory under /sys/fs/cgroup, the path). A relative cgroupsPath
+    // goes below these; on this host they differ from the roots (memory is
+    // in /process_api/...), so the two cases are told apart.
+    let own: Vec<(String, String)> = std::fs::read_to_string("/proc/self/cgroup")
+        .unwrap()
         .lines()
-        .find_map(|l| l.split_once(":pids:"))
-        .map(|(_, p)| p.to_owned())
-        .unwrap();
+        .map(|l| {
+            let mut f = l.splitn(3, ':');
+            let (id, controllers, path) = (f.next().unwrap(), f.next().unwrap(), f.next().unwrap());
+            let dir = match (id, controllers) {
+                ("0", "") => "unified".to_owned(),
+                _ => controllers
+                    .split(',')
+                    .map(|c| c.trim_start_matches("name="))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            };
+            (dir, path.to_owned())
+        })
+        .collect();
+    /// Removes the cgroups a failing run left.
+    struct Remove(Vec<PathBuf>);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            for dir in &self.0 {
+                let _ = std::fs::remove_dir(dir);
+            }
+        }
+    }
     let name = format!("burrow-test-cgpath-{}", std::process::id());
-    for (path, seen) in [
-        (format!("/{name}-abs"), format!("/{name}-abs")),
-        (
-            format!("{name}-rel"),
-            format!("{}/{name}-rel", own.trim_end_matches('/')),
-        ),
-    ] {
+    for absolute in [true, false] {
+        let path = if absolute {
+            format!("/{name}-abs")
+        } else {
+            format!("{name}-rel")
+        };
+        let expected: Vec<String> = own
+            .iter()
+            .map(|(_, mine)| match absolute {
+                true => path.clone(),
+                false => format!("{}/{path}", mine.trim_end_matches('/')),
+            })
+            .collect();
+        let dirs: Vec<PathBuf> = own
+            .iter()
+            .zip(&expected)
+            .map(|((dir, _), cgroup)| {
+                Path::new("/sys/fs/cgroup")
+                    .join(dir)
+                    .join(cgroup.trim_start_matches('/'))
+            })
+            .collect();
+        let _remove = Remove(dirs.clone());
         oci.edit(|c| c["linux"]["cgroupsPath"] = json!(path));
-        let out = oci.run("cgroups-path");
+        let out = oci.run(if absolute {
+            "cgroups-path-abs"
+        } else {
+            "cgroups-path-rel"
+        });
         out.ok();
-        assert_eq!(out.stdout.trim(), seen, "{out}");
-        let dir = format!("/sys/fs/cgroup/pids{seen}");
-        assert!(!Path::new(&dir).exists(), "{dir} is left after the container");
+        let seen: Vec<&str> = out
+            .stdout
+            .lines()
+            .map(|l| l.splitn(3, ':').nth(2).unwrap_or_default())
+            .collect();
+        assert_eq!(seen, expected, "{path}: {out}");
+        for dir in &dirs {
+            assert!(!dir.exists(), "{} is left after the container", dir.display());
+        }
     }
 }
 
