@@ -330,7 +330,7 @@ fn network_is_isolated_unless_shared() {
 fn a_root_directory_is_used_as_is() {
     let rootfs = Scratch::new();
     std::fs::create_dir(rootfs.path().join("bin")).unwrap();
-    install_busybox(&rootfs.path().join("bin/busybox"));
+    common::install_busybox(&rootfs.path().join("bin/busybox"));
     std::os::unix::fs::symlink("busybox", rootfs.path().join("bin/sh")).unwrap();
     let root = rootfs.path().to_str().unwrap();
     let o = run(As::Caller, &["run", "--root", root, "--", "/bin/busybox", "ls", "/"]);
@@ -658,15 +658,6 @@ fn rootless_several_ranges_go_through_newuidmap() {
     let o = run(As::Rootless, &["run", "--uid-map=0:0:1", "--", "true"]);
     assert_eq!(o.status.code(), Some(125));
     assert!(stderr(&o).contains("newuidmap"), "{}", stderr(&o));
-}
-
-/// Put busybox at `dest`: a hard link when possible, since a copy's write fd
-/// can be inherited by a process another test thread forks meanwhile, and
-/// executing a file open for writing fails with ETXTBSY.
-fn install_busybox(dest: &Path) {
-    if std::fs::hard_link("/bin/busybox", dest).is_err() {
-        std::fs::copy("/bin/busybox", dest).expect("busybox-static is installed");
-    }
 }
 
 /// Run `script` with `sh -c` as `who`, with `BURROW` set to the binary.
@@ -1105,7 +1096,7 @@ fn hostile_rootfs(dir: &Path) {
     for sub in ["bin", "usr", "out"] {
         std::fs::create_dir_all(dir.join(sub)).unwrap();
     }
-    install_busybox(&dir.join("bin/busybox"));
+    common::install_busybox(&dir.join("bin/busybox"));
     std::fs::write(dir.join("bin/sh"), "#!/proc/self/exe\n").unwrap();
     std::fs::set_permissions(dir.join("bin/sh"), PermissionsExt::from_mode(0o755)).unwrap();
     for (link, target) in [("lib", "usr/lib"), ("lib64", "usr/lib64")] {
@@ -1145,7 +1136,7 @@ fn overwrite_outcome(out: &Path) -> String {
 fn burrow_run_sharing_a_pid_namespace_protects_its_binary() {
     let tmp = Scratch::new();
     let victim_bin = tmp.path().join("burrow");
-    std::fs::copy(common::world_readable_burrow(), &victim_bin).unwrap();
+    common::copy_executable(common::world_readable_burrow(), &victim_bin);
     let before = std::fs::read(&victim_bin).unwrap();
     let unchanged = |what: &str, report: &str| {
         assert!(
@@ -1158,7 +1149,8 @@ fn burrow_run_sharing_a_pid_namespace_protects_its_binary() {
     // 1. burrow run, sharing the host's pid namespace.
     let rootfs = tmp.path().join("rootfs");
     std::fs::create_dir_all(rootfs.join("bin")).unwrap();
-    std::fs::copy("/bin/busybox", rootfs.join("bin/busybox")).unwrap();
+    // A copy, not a link: the attack would write through it.
+    common::copy_executable(Path::new("/bin/busybox"), &rootfs.join("bin/busybox"));
     std::fs::write(rootfs.join("bin/sh"), "#!/proc/self/exe\n").unwrap();
     std::fs::set_permissions(rootfs.join("bin/sh"), PermissionsExt::from_mode(0o755)).unwrap();
     let out = tmp.path().join("out");
@@ -1241,7 +1233,7 @@ fn burrow_run_sharing_a_pid_namespace_protects_its_binary() {
     if nix::unistd::geteuid().is_root() {
         // The test user's own copy, which it could write were it not sealed.
         let victim_bin = tmp.path().join("burrow-rootless");
-        std::fs::copy(common::world_readable_burrow(), &victim_bin).unwrap();
+        common::copy_executable(common::world_readable_burrow(), &victim_bin);
         let (uid, gid) = test_user_ids();
         std::os::unix::fs::chown(&victim_bin, Some(uid), Some(gid)).unwrap();
         enter_attack(As::Rootless, &tmp, &victim_bin);
@@ -1277,9 +1269,7 @@ fn enter_attack(who: As, tmp: &Scratch, victim: &Path) {
     std::fs::set_permissions(&out, PermissionsExt::from_mode(0o777)).unwrap();
     // The watcher, where the test user can reach it too.
     let exe = dir.join("watcher");
-    if std::fs::hard_link(std::env::current_exe().unwrap(), &exe).is_err() {
-        std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
-    }
+    common::link_or_copy_executable(&std::env::current_exe().unwrap(), &exe);
     let mut container = EnterTarget {
         runner: command_as(who, common::world_readable_burrow())
             // Every capability: `enter` runs its command with every

@@ -206,16 +206,6 @@ fn descendants(pid: i32) -> Vec<i32> {
     found
 }
 
-/// Put busybox at `dest`: a hard link when possible, else a copy made by
-/// `cp` (see [`world_readable_burrow`] for why not in-process).
-fn install_busybox(dest: &Path) {
-    if std::fs::hard_link("/bin/busybox", dest).is_ok() {
-        return;
-    }
-    let status = Command::new("cp").arg("/bin/busybox").arg(dest).status().unwrap();
-    assert!(status.success(), "busybox-static is installed");
-}
-
 /// All paths under `dir`, relative; empty when `dir` does not exist.
 fn tree(dir: &Path) -> BTreeSet<PathBuf> {
     fn walk(base: &Path, dir: &Path, out: &mut BTreeSet<PathBuf>) {
@@ -370,7 +360,7 @@ impl Oci {
         for dir in ["bin", "proc", "dev", "sys", "tmp", "etc", "work"] {
             std::fs::create_dir_all(rootfs.join(dir)).unwrap();
         }
-        install_busybox(&rootfs.join("bin/busybox"));
+        common::install_busybox(&rootfs.join("bin/busybox"));
         for applet in APPLETS {
             std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet)).unwrap();
         }
@@ -2550,11 +2540,7 @@ fn hostile_bundle(oci: &Oci, out: &Path) {
     if through_runuser(oci.who) {
         // The test user may not reach the checkout: bind a copy it can.
         let copy = oci.path().join("watcher");
-        if std::fs::hard_link(&watcher, &copy).is_err() {
-            // (By `cp`: see world_readable_burrow.)
-            let status = Command::new("cp").arg(&watcher).arg(&copy).status().unwrap();
-            assert!(status.success(), "copying the test binary failed");
-        }
+        common::link_or_copy_executable(&watcher, &copy);
         watcher = copy;
     }
     oci.edit(|c| {
@@ -2583,7 +2569,7 @@ fn the_runtime_binary_cannot_be_overwritten_from_inside() {
     let pod = Oci::with_spec(As::Caller);
     // The runtime under test, as a copy this test may lose.
     let runtime = pod.path().join("runtime");
-    std::fs::copy(runtime_bin(As::Caller), &runtime).unwrap();
+    common::copy_executable(&runtime_bin(As::Caller), &runtime);
     std::fs::set_permissions(&runtime, PermissionsExt::from_mode(0o755)).unwrap();
     let before = std::fs::read(&runtime).unwrap();
     let out = pod.path().join("out");

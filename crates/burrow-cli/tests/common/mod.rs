@@ -26,15 +26,31 @@ pub fn world_readable_burrow() -> &'static Path {
         unsafe { libc::atexit(remove_bin_dir) };
         std::fs::set_permissions(&dir, PermissionsExt::from_mode(0o755)).unwrap();
         let bin = dir.join("burrow");
-        let status = Command::new("cp")
-            .arg(env!("CARGO_BIN_EXE_burrow"))
-            .arg(&bin)
-            .status()
-            .unwrap();
-        assert!(status.success(), "copying the burrow binary failed");
+        copy_executable(Path::new(env!("CARGO_BIN_EXE_burrow")), &bin);
         std::fs::set_permissions(&bin, PermissionsExt::from_mode(0o755)).unwrap();
         bin
     })
+}
+
+/// Copy the program `src` to `dst` with `cp`, not in this process: a write
+/// descriptor one test thread holds is inherited by any child another
+/// thread forks meanwhile, and running `dst` then fails with ETXTBSY.
+pub fn copy_executable(src: &Path, dst: &Path) {
+    let status = Command::new("cp").arg(src).arg(dst).status().unwrap();
+    assert!(status.success(), "cp {} {} failed", src.display(), dst.display());
+}
+
+/// The program `src` at `dst`: a hard link where possible, else a copy
+/// (see [`copy_executable`]).
+pub fn link_or_copy_executable(src: &Path, dst: &Path) {
+    if std::fs::hard_link(src, dst).is_err() {
+        copy_executable(src, dst);
+    }
+}
+
+/// busybox (from busybox-static) at `dest`, for a test rootfs.
+pub fn install_busybox(dest: &Path) {
+    link_or_copy_executable(Path::new("/bin/busybox"), dest);
 }
 
 /// The unprivileged user the test script creates.
