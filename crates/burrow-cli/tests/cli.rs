@@ -1023,11 +1023,7 @@ fn release_agent_cannot_be_set(who: As) {
     // Every capability this process may hand on (`--cap-add ALL` fails
     // where the bounding set lacks one and there is no user namespace).
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let bounding = status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapBnd:"))
-        .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
-        .unwrap();
+    let bounding = common::cap_mask(&status, "CapBnd");
     let caps: Vec<String> = common::capability_names(bounding)
         .into_iter()
         .flat_map(|c| ["--cap-add".to_owned(), c])

@@ -436,8 +436,15 @@ mod tests {
 
     #[test]
     fn saves_rewrite_in_place_and_load_what_was_saved() {
-        let root = std::env::temp_dir().join(format!("burrow-test.state.{}", std::process::id()));
-        let store = Store::new(&root).unwrap();
+        /// Removes the store, also when an assertion fails.
+        struct Scratch(PathBuf);
+        impl Drop for Scratch {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+        let root = Scratch(std::env::temp_dir().join(format!("burrow-test.state.{}", std::process::id())));
+        let store = Store::new(&root.0).unwrap();
         let _lock = store.reserve("c").unwrap();
         let inode = || std::fs::metadata(store.dir("c").join("state.json")).unwrap().ino();
         store
@@ -462,6 +469,6 @@ mod tests {
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("state.json")]);
         store.remove("c").unwrap();
-        std::fs::remove_dir(&root).unwrap();
+        assert!(!store.dir("c").exists());
     }
 }

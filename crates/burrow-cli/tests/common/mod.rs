@@ -48,6 +48,16 @@ pub fn link_or_copy_executable(src: &Path, dst: &Path) {
     }
 }
 
+/// The capability mask on the `field` line (`CapEff`, `CapBnd`, ...) of a
+/// /proc/PID/status text.
+pub fn cap_mask(status: &str, field: &str) -> u64 {
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("no {field} in {status}"));
+    u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
+}
+
 /// busybox (from busybox-static) at `dest`, for a test rootfs.
 pub fn install_busybox(dest: &Path) {
     link_or_copy_executable(Path::new("/bin/busybox"), dest);
