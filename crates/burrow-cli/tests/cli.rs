@@ -36,15 +36,7 @@ impl Drop for Scratch {
 
 /// A `burrow ARGS` command run as `who`, with its own empty TMPDIR.
 fn burrow(who: As, tmp: &Scratch, args: &[&str]) -> Command {
-    let mut cmd = match who {
-        As::Rootless if nix::unistd::geteuid().is_root() => {
-            test_user_ids();
-            let mut c = Command::new("runuser");
-            c.args(["-u", TEST_USER, "--"]).arg(common::world_readable_burrow());
-            c
-        }
-        _ => Command::new(common::world_readable_burrow()),
-    };
+    let mut cmd = command_as(who, common::world_readable_burrow());
     cmd.args(args)
         .env("TMPDIR", tmp.path())
         .current_dir("/")
@@ -389,18 +381,25 @@ impl Sleeper {
 impl Drop for Sleeper {
     fn drop(&mut self) {
         if let Some(mut runner) = self.runner.take() {
-            let pid = if self.pid > 0 {
-                self.pid
-            } else {
-                find_sleep_under(runner.id() as i32).unwrap_or(0)
-            };
-            if pid > 0 {
-                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
-            }
-            let _ = runner.kill();
-            let _ = runner.wait();
+            end_container(&mut runner, self.pid, "sleep");
         }
     }
+}
+
+/// End a container that `runner` (a burrow) started: its process `pid`
+/// (or, not known yet, the one named `comm` below the runner) and the
+/// runner, which is then reaped.
+fn end_container(runner: &mut std::process::Child, pid: i32, comm: &str) {
+    let pid = if pid > 0 {
+        Some(pid)
+    } else {
+        find_comm_under(runner.id() as i32, comm)
+    };
+    if let Some(pid) = pid {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+    }
+    let _ = runner.kill();
+    let _ = runner.wait();
 }
 
 /// Wait (10 s at most) until a `sleep` runs under `pid`; return its pid.
@@ -1236,9 +1235,12 @@ fn burrow_run_sharing_a_pid_namespace_protects_its_binary() {
     }
 }
 
-/// `bin ARGS...` as `who`.
+/// `bin ARGS...` as `who` (the test user through runuser, when root runs
+/// the tests).
 fn command_as(who: As, bin: &Path) -> Command {
     if who == As::Rootless && nix::unistd::geteuid().is_root() {
+        // A clear error where the test script has not made the user.
+        test_user_ids();
         let mut c = Command::new("runuser");
         c.args(["-u", TEST_USER, "--"]).arg(bin);
         c
@@ -1327,16 +1329,7 @@ struct EnterTarget {
 
 impl Drop for EnterTarget {
     fn drop(&mut self) {
-        let pid = if self.pid > 0 {
-            Some(self.pid)
-        } else {
-            find_comm_under(self.runner.id() as i32, "watcher")
-        };
-        if let Some(pid) = pid {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
-        }
-        let _ = self.runner.kill();
-        let _ = self.runner.wait();
+        end_container(&mut self.runner, self.pid, "watcher");
     }
 }
 
